@@ -1,0 +1,145 @@
+//! The command line, as clap derive types. Their doc comments are the `--help` text.
+//! Nothing here is the configuration: `config::Options` is built from these once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find leaked Klaviyo private API keys in files, git history, built site assets and live
+/// sites, and say how each one leaked and what to do about it.
+#[derive(Debug, Parser)]
+#[command(name = "pkscan", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (default: .); "-" reads stdin.
+    ///
+    /// Every regular file is read, hidden and git-ignored ones too (built assets such as
+    /// dist/ and *.map are usually git-ignored and are exactly where keys ship), but not
+    /// inside .git/ directories: history is `pkscan git`'s job.
+    ///
+    /// Example: pkscan scan --format sarif --output pkscan.sarif .
+    Scan(ScanArgs),
+    /// List the rules, with their ids, severities and remediation help.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan; "-" reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options every scanning command shares.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Output format: text for people, json for programs, sarif for GitHub code scanning,
+    /// github for workflow annotations.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text, help_heading = "Output")]
+    pub format: FormatArg,
+
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Show full keys in the report. By default every output redacts them (pk_3f9a…4b).
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// When to colour text output; NO_COLOR in the environment turns auto off.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorArg,
+
+    /// Exit 1 when a finding of this severity or above is reported.
+    #[arg(long, value_enum, value_name = "SEVERITY", help_heading = "Exit status")]
+    pub fail_on: Option<SeverityArg>,
+
+    /// Exit 2 when anything could not be read (the report's errors), even if nothing leaked.
+    #[arg(long, help_heading = "Exit status")]
+    pub strict: bool,
+
+    /// Worker threads; 0 means one per core.
+    #[arg(long, short = 'j', value_name = "N", help_heading = "Performance")]
+    pub threads: Option<usize>,
+
+    /// Configuration file (default: .pkscan.toml at the scanned repository's root).
+    #[arg(long, value_name = "FILE", help_heading = "Configuration")]
+    pub config: Option<PathBuf>,
+}
+
+/// How the file tree is walked.
+#[derive(Debug, Args, Clone)]
+pub struct WalkArgs {
+    /// Honour .gitignore, .ignore and git's exclude files (off by default: ignored build
+    /// output is where keys ship).
+    #[arg(long, help_heading = "Walk")]
+    pub gitignore: bool,
+
+    /// Skip paths matching this gitignore-style glob (repeatable), e.g. --exclude 'vendor/**'.
+    #[arg(long, value_name = "GLOB", help_heading = "Walk")]
+    pub exclude: Vec<String>,
+
+    /// Follow symbolic links (a link loop is then reported as an error).
+    #[arg(long, short = 'L', help_heading = "Walk")]
+    pub follow: bool,
+
+    /// Skip files larger than this (e.g. 500MiB); default: no limit, files are streamed.
+    #[arg(long, value_name = "SIZE", help_heading = "Walk")]
+    pub max_file_size: Option<String>,
+}
+
+/// The decoding layers and their limits.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DecodeArgs {
+    /// Look only at bytes as stored: no base64, compression, archives or UTF-16.
+    #[arg(long, help_heading = "Decoding")]
+    pub no_decode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// text or json.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+
+    /// Configuration file whose [[rule]] entries are listed too.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+}

@@ -1,0 +1,192 @@
+//! `Options`: everything a run needs, as one plain struct with defaults. Built once from
+//! the command line (and, where present, `.pkscan.toml`), validated here, and passed by
+//! reference to the library. Tests build `Options::default()`, never a CLI struct.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::{ColorArg, CommonArgs, FormatArg, ScanArgs, SeverityArg};
+use crate::finding::Severity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Caps on decoding, so no input can make a scan unbounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Decompressed bytes per archive member or compressed stream.
+    pub max_member_bytes: u64,
+    /// Decompressed bytes per top-level file, all its members together.
+    pub max_file_bytes: u64,
+    /// Largest compression ratio accepted once past `ratio_floor` bytes.
+    pub max_ratio: u64,
+    pub ratio_floor: u64,
+    /// Containers and compression inside each other.
+    pub max_depth: u32,
+    pub max_members: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_member_bytes: 256 << 20,
+            max_file_bytes: 1 << 30,
+            max_ratio: 100,
+            ratio_floor: 1 << 20,
+            max_depth: 4,
+            max_members: 100_000,
+        }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to scan; `-` is standard input.
+    pub paths: Vec<PathBuf>,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub show_secrets: bool,
+    pub color: ColorChoice,
+    /// 0 means one per core.
+    pub threads: usize,
+    pub fail_on: Severity,
+    pub strict: bool,
+    pub gitignore: bool,
+    pub follow: bool,
+    /// Gitignore-style globs of paths not read at all.
+    pub exclude: Vec<String>,
+    pub max_file_size: Option<u64>,
+    /// Undo encodings, compression and containers (`--no-decode` turns this off).
+    pub decode: bool,
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            paths: vec![PathBuf::from(".")],
+            format: Format::Text,
+            output: None,
+            show_secrets: false,
+            color: ColorChoice::Auto,
+            threads: 0,
+            fail_on: Severity::Medium,
+            strict: false,
+            gitignore: false,
+            follow: false,
+            exclude: Vec::new(),
+            max_file_size: None,
+            decode: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Options {
+    /// Options for `pkscan scan`.
+    pub fn from_scan_args(args: &ScanArgs) -> Result<Options> {
+        let mut opts = Options::default();
+        opts.apply_common(&args.common);
+        opts.paths = args.paths.clone();
+        opts.gitignore = args.walk.gitignore;
+        opts.follow = args.walk.follow;
+        opts.exclude = args.walk.exclude.clone();
+        if let Some(size) = &args.walk.max_file_size {
+            opts.max_file_size =
+                Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
+        }
+        opts.decode = !args.decode.no_decode;
+        Ok(opts)
+    }
+
+    fn apply_common(&mut self, common: &CommonArgs) {
+        self.format = match common.format {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        };
+        self.output = common.output.clone();
+        self.show_secrets = common.show_secrets;
+        self.color = match common.color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        };
+        if let Some(level) = common.fail_on {
+            self.fail_on = severity_of(level);
+        }
+        self.strict = common.strict;
+        if let Some(threads) = common.threads {
+            self.threads = threads;
+        }
+    }
+
+    /// The number of worker threads to use.
+    pub fn worker_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+fn severity_of(level: SeverityArg) -> Severity {
+    match level {
+        SeverityArg::Critical => Severity::Critical,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::Low => Severity::Low,
+    }
+}
+
+/// Parses `2GiB`, `500MiB`, `64k`, `1G`, `1024` (bytes; K/M/G/T are powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64> {
+    let trimmed = text.trim();
+    let digits_end = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits_end);
+    let Ok(number) = number.parse::<u64>() else {
+        bail!("expected a size such as 500MiB, 2GiB or 1048576");
+    };
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => bail!("unknown size unit {other:?}; expected B, KiB, MiB, GiB or TiB"),
+    };
+    number.checked_mul(1u64 << shift).context("size is too large")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("500MiB").unwrap(), 500 << 20);
+        assert_eq!(parse_size("64k").unwrap(), 64 << 10);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+}

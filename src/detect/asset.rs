@@ -1,0 +1,166 @@
+//! Is a file served to clients (a "public asset")? Decided from its path (built-site
+//! folders, templates, client components, bundles, source maps, mobile app code, members
+//! of app packages) and, only for files that hold a key, from its content (a minified line,
+//! a `react-native` import).
+
+use memchr::{memchr, memmem, memrchr};
+
+/// Folders whose contents are served as they are.
+const SERVED_FOLDERS: &[&str] =
+    &["dist", "build", "public", "static", "_site", "out", "www", "assets"];
+
+/// Extensions of files that are served or shipped to devices whatever folder they are in.
+const SERVED_EXTENSIONS: &[&str] = &[
+    "html",
+    "htm",
+    "xhtml",
+    "liquid",
+    "hbs",
+    "handlebars",
+    "ejs",
+    "njk",
+    "erb",
+    "jsx",
+    "tsx",
+    "vue",
+    "svelte",
+    "map",
+    "swift",
+    "m",
+    "mm",
+    "dart",
+];
+
+/// App packages whose members are shipped to devices.
+const APP_PACKAGES: &[&str] = &[".apk!", ".ipa!", ".aab!"];
+
+/// A line longer than this many characters marks a minified bundle.
+pub const MINIFIED_LINE_CHARS: usize = 5000;
+
+/// What the path alone says. `is_android_code` asks for a filesystem look-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PathTraits {
+    pub served: bool,
+    /// Kotlin or Java outside an `android/` folder: served when its module has an
+    /// `AndroidManifest.xml`, which only the source can tell.
+    pub maybe_android: bool,
+    /// JavaScript or TypeScript: served when it imports `react-native`.
+    pub maybe_react_native: bool,
+}
+
+impl PathTraits {
+    /// `path` is `/`-separated and may contain `outer!inner` container separators.
+    pub fn of(path: &str) -> PathTraits {
+        let lower = path.to_ascii_lowercase();
+        if APP_PACKAGES.iter().any(|p| lower.contains(p)) {
+            return PathTraits { served: true, ..PathTraits::default() };
+        }
+        let parts: Vec<&str> = lower.split(['/', '!']).collect();
+        let (file, folders) = parts.split_last().unwrap_or((&"", &[]));
+        let served_folder = folders.iter().any(|f| SERVED_FOLDERS.contains(f))
+            || folders.windows(2).any(|w| w == [".next", "static"]);
+        let extension = file.rsplit_once('.').map_or("", |(_, ext)| ext);
+        let minified =
+            [".min.js", ".min.mjs", ".min.cjs", ".min.css"].iter().any(|s| file.ends_with(s));
+        let jvm = matches!(extension, "kt" | "kts" | "java");
+        let android_folder = folders.contains(&"android");
+        PathTraits {
+            served: served_folder
+                || minified
+                || SERVED_EXTENSIONS.contains(&extension)
+                || (jvm && android_folder),
+            maybe_android: jvm && !android_folder,
+            maybe_react_native: matches!(extension, "js" | "ts" | "mjs" | "cjs"),
+        }
+    }
+}
+
+/// True when the line holding `buf[start..end]` is longer than a hand-written one.
+pub fn is_on_minified_line(buf: &[u8], start: usize, end: usize) -> bool {
+    let line_start = memrchr(b'\n', &buf[..start]).map_or(0, |i| i + 1);
+    let line_end = memchr(b'\n', &buf[end..]).map_or(buf.len(), |i| end + i);
+    let line = &buf[line_start..line_end];
+    if line.len() <= MINIFIED_LINE_CHARS {
+        return false;
+    }
+    // Characters never outnumber bytes and take at most four of them.
+    line.len() > 4 * MINIFIED_LINE_CHARS || char_count(line) > MINIFIED_LINE_CHARS
+}
+
+/// True when `buf` imports React Native.
+pub fn imports_react_native(buf: &[u8]) -> bool {
+    [
+        "from 'react-native'",
+        "from \"react-native\"",
+        "require('react-native')",
+        "require(\"react-native\")",
+    ]
+    .iter()
+    .any(|needle| memmem::find(buf, needle.as_bytes()).is_some())
+}
+
+/// Code points, each byte of an invalid UTF-8 sequence counting as one.
+pub fn char_count(bytes: &[u8]) -> usize {
+    bytes.utf8_chunks().map(|c| c.valid().chars().count() + c.invalid().len()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn served_by_folder_extension_or_package() {
+        for path in [
+            "dist/app.js",
+            "site/build/main.js",
+            "public/index.js",
+            "web/.next/static/chunks/1.js",
+            "index.html",
+            "theme/snippets/klaviyo.liquid",
+            "src/App.tsx",
+            "src/App.vue",
+            "app.js.map",
+            "vendor/lib.min.js",
+            "ios/AppDelegate.swift",
+            "lib/main.dart",
+            "android/app/src/main/java/com/acme/App.kt",
+            "release.apk!classes.dex",
+            "app.zip!dist/main.js",
+        ] {
+            assert!(PathTraits::of(path).served, "{path}");
+        }
+    }
+
+    #[test]
+    fn not_served() {
+        for path in [
+            "server/app.js",
+            "src/index.ts",
+            ".env",
+            "web/.next/server/page.js",
+            "lib/App.kt",
+            "distribution/x.py",
+        ] {
+            assert!(!PathTraits::of(path).served, "{path}");
+        }
+        assert!(PathTraits::of("lib/App.kt").maybe_android);
+        assert!(PathTraits::of("src/index.ts").maybe_react_native);
+    }
+
+    #[test]
+    fn minified_lines_and_react_native() {
+        let long = format!("{}KEY{}", "a".repeat(3000), "b".repeat(3000));
+        let at = long.find("KEY").unwrap();
+        assert!(is_on_minified_line(long.as_bytes(), at, at + 3));
+        let short = "x\nKEY\ny";
+        assert!(!is_on_minified_line(short.as_bytes(), 2, 5));
+        assert!(imports_react_native(b"import { View } from 'react-native';"));
+        assert!(!imports_react_native(b"import React from 'react';"));
+    }
+
+    #[test]
+    fn char_count_counts_invalid_bytes_one_each() {
+        assert_eq!(char_count("héllo".as_bytes()), 5);
+        assert_eq!(char_count(b"a\xffb"), 3);
+    }
+}

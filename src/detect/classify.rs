@@ -1,0 +1,340 @@
+//! Which public-key slot, if any, a key sits in: `company_id` (and its loader, path and
+//! mobile SDK forms), a track/identify `token`, or the `_learnq` `account`.
+//!
+//! Only the bytes just before a hit (and a small window around it) are looked at, first as
+//! stored and then through JSON, percent and HTML unescaping, so that a
+//! `\"company_id\": \"pk_…` inside a source map's `sourcesContent` is still a company id.
+//! The layers that were needed to see the slot are reported with the finding.
+
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+use crate::finding::Layer;
+use crate::rules::KeyRule;
+
+/// How far before a key its slot name is looked for.
+const PREFIX_BYTES: usize = 256;
+/// How far around a key a payload or snippet marker (`event`, `_learnq`) is looked for.
+const WINDOW_BYTES: usize = 512;
+
+/// Decoding plans tried in order, outermost layer first.
+const PLANS: &[&[Layer]] = &[
+    &[],
+    &[Layer::Json],
+    &[Layer::Percent],
+    &[Layer::Html],
+    &[Layer::Percent, Layer::Json],
+    &[Layer::Json, Layer::Percent],
+    &[Layer::Html, Layer::Json],
+    &[Layer::Json, Layer::Html],
+    &[Layer::Html, Layer::Percent],
+];
+
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in patterns compile")
+}
+
+const SEP: &str = r#"\s*["'`]?\s*(?:=>|:=|[:=(])\s*["'`]?\s*$"#;
+
+static COMPANY_ID: LazyLock<Regex> =
+    LazyLock::new(|| regex(&format!(r#"(?i)(?:^|[^a-z0-9])(?:company[_-]?id|__klkey){SEP}"#)));
+static ONSITE_PATH: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)/onsite/js/$"));
+static SDK_INITIALIZE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r#"(?i)klaviyo\w*\s*(?:\(\s*\))?\s*(?:\.\s*(?:shared|instance|sharedinstance|default)\s*(?:\(\s*\))?\s*)?\.\s*initialize\s*\(\s*(?:(?:with|apikey|api_key|publicapikey|public_api_key|companyid|company_id)\s*[:=]\s*)?["'`]\s*$"#,
+    )
+});
+static TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| regex(&format!(r#"(?i)(?:^|[^a-z0-9_$.])["'`]?token{SEP}"#)));
+static PAYLOAD_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?i)\bevent\b|properties|/api/track|/api/identify|\.track\s*\(|\.identify\s*\(")
+});
+static LEARNQ_ACCOUNT: LazyLock<Regex> =
+    LazyLock::new(|| regex(r#"(?i)\[\s*["'`]account["'`]\s*,\s*["'`]\s*$"#));
+static ACCOUNT: LazyLock<Regex> =
+    LazyLock::new(|| regex(&format!(r#"(?i)(?:^|[^a-z0-9_$.])["'`]?account{SEP}"#)));
+static SNIPPET_MARKER: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)_learnq|klaviyo"));
+
+/// The slot a key at `buf[start..end]` sits in, with the layers needed to see it.
+pub fn slot(buf: &[u8], start: usize, end: usize) -> Option<(KeyRule, Vec<Layer>)> {
+    let prefix = &buf[start.saturating_sub(PREFIX_BYTES)..start];
+    let window = &buf[start.saturating_sub(WINDOW_BYTES)..(end + WINDOW_BYTES).min(buf.len())];
+    let mut decoded_prefix = Vec::with_capacity(prefix.len());
+    let mut decoded_window = Vec::new();
+    for plan in PLANS {
+        let prefix = apply(plan, prefix, &mut decoded_prefix);
+        if plan.is_empty() || *prefix != buf[start.saturating_sub(PREFIX_BYTES)..start] {
+            let window =
+                if plan.is_empty() { window } else { apply(plan, window, &mut decoded_window) };
+            if let Some(rule) = slot_of(prefix, window) {
+                return Some((rule, plan.to_vec()));
+            }
+        }
+    }
+    None
+}
+
+fn slot_of(prefix: &[u8], window: &[u8]) -> Option<KeyRule> {
+    if COMPANY_ID.is_match(prefix)
+        || ONSITE_PATH.is_match(prefix)
+        || SDK_INITIALIZE.is_match(prefix)
+    {
+        return Some(KeyRule::CompanyId);
+    }
+    if TOKEN.is_match(prefix) && PAYLOAD_MARKER.is_match(window) {
+        return Some(KeyRule::Token);
+    }
+    if LEARNQ_ACCOUNT.is_match(prefix)
+        || (ACCOUNT.is_match(prefix) && SNIPPET_MARKER.is_match(window))
+    {
+        return Some(KeyRule::Account);
+    }
+    None
+}
+
+/// Applies the layers of `plan` to `input`, outermost first; returns the decoded bytes.
+fn apply<'a>(plan: &[Layer], input: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if plan.is_empty() {
+        return input;
+    }
+    let mut current = input.to_vec();
+    for layer in plan {
+        scratch.clear();
+        match layer {
+            Layer::Json => unescape_json(&current, scratch),
+            Layer::Percent => unescape_percent(&current, scratch),
+            Layer::Html => unescape_html(&current, scratch),
+            _ => scratch.extend_from_slice(&current),
+        }
+        std::mem::swap(&mut current, scratch);
+    }
+    *scratch = current;
+    scratch
+}
+
+fn hex_value(digits: &[u8]) -> Option<u32> {
+    std::str::from_utf8(digits).ok().and_then(|s| u32::from_str_radix(s, 16).ok())
+}
+
+fn push_char(out: &mut Vec<u8>, code: u32) {
+    let c = char::from_u32(code).unwrap_or('\u{fffd}');
+    let mut utf8 = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+}
+
+/// JSON and JavaScript string escapes: `\"`, `\/`, `\n`, `\u0022`, `\x22`.
+pub(crate) fn unescape_json(input: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        if b != b'\\' || i + 1 >= input.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let next = input[i + 1];
+        let (decoded, used) = match next {
+            b'n' | b'r' | b't' | b'f' | b'b' | b'v' => (Some(b' ' as u32), 2),
+            b'u' => (input.get(i + 2..i + 6).and_then(hex_value), 6),
+            b'x' => (input.get(i + 2..i + 4).and_then(hex_value), 4),
+            other => (Some(other as u32), 2),
+        };
+        match decoded {
+            Some(code) => {
+                push_char(out, code);
+                i += used;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Percent-encoding (`%3D`), with `+` as a space as in form bodies and query strings.
+pub(crate) fn unescape_percent(input: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'%' => match input.get(i + 1..i + 3).and_then(hex_value) {
+                Some(v) => {
+                    out.push(v as u8);
+                    i += 3;
+                }
+                None => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+}
+
+const NAMED_ENTITIES: &[(&[u8], u8)] = &[
+    (b"quot;", b'"'),
+    (b"apos;", b'\''),
+    (b"amp;", b'&'),
+    (b"lt;", b'<'),
+    (b"gt;", b'>'),
+    (b"colon;", b':'),
+    (b"equals;", b'='),
+    (b"sol;", b'/'),
+    (b"lsqb;", b'['),
+    (b"rsqb;", b']'),
+    (b"comma;", b','),
+    (b"nbsp;", b' '),
+];
+
+/// HTML character references: `&quot;`, `&#34;`, `&#x22;`.
+pub(crate) fn unescape_html(input: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] != b'&' {
+            out.push(input[i]);
+            i += 1;
+            continue;
+        }
+        let rest = &input[i + 1..];
+        if let Some((name, value)) = NAMED_ENTITIES.iter().find(|(name, _)| rest.starts_with(name))
+        {
+            out.push(*value);
+            i += 1 + name.len();
+            continue;
+        }
+        if let Some((code, used)) = numeric_reference(rest) {
+            push_char(out, code);
+            i += 1 + used;
+            continue;
+        }
+        out.push(b'&');
+        i += 1;
+    }
+}
+
+/// `#34;` or `#x22;` at the start of `rest`: the code point and the bytes used.
+fn numeric_reference(rest: &[u8]) -> Option<(u32, usize)> {
+    let body = rest.strip_prefix(b"#")?;
+    let (digits_start, radix) = match body.first() {
+        Some(b'x' | b'X') => (1, 16),
+        _ => (0, 10),
+    };
+    let digits = &body[digits_start..];
+    let len = digits.iter().take(8).take_while(|b| b.is_ascii_hexdigit()).count();
+    if len == 0 || digits.get(len) != Some(&b';') {
+        return None;
+    }
+    let text = std::str::from_utf8(&digits[..len]).ok()?;
+    let code = u32::from_str_radix(text, radix).ok()?;
+    Some((code, 1 + digits_start + len + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "pk_3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6d7"; // pkscan:allow
+
+    fn slot_for(template: &str) -> Option<(KeyRule, Vec<Layer>)> {
+        let text = template.replace("KEY", KEY);
+        let start = text.find(KEY).expect("template holds KEY");
+        slot(text.as_bytes(), start, start + KEY.len())
+    }
+
+    #[test]
+    fn company_id_slots() {
+        for t in [
+            "klaviyo.js?company_id=KEY",
+            "company_id: KEY",
+            r#""company_id": "KEY""#,
+            "companyId: 'KEY'",
+            "window.__klKey = \"KEY\"",
+            "KLAVIYO_COMPANY_ID=KEY",
+            "data-company-id=\"KEY\"",
+            "//static.klaviyo.com/onsite/js/KEY/klaviyo.js",
+            "KlaviyoSDK().initialize(with: \"KEY\")",
+            "Klaviyo.initialize(\"KEY\", applicationContext)",
+            "Klaviyo.initialize(apiKey = \"KEY\", applicationContext)",
+            "Klaviyo.initialize('KEY')",
+        ] {
+            assert_eq!(slot_for(t), Some((KeyRule::CompanyId, vec![])), "{t}");
+        }
+    }
+
+    #[test]
+    fn slots_seen_through_escapes_name_their_layers() {
+        assert_eq!(
+            slot_for(r#"\"company_id\": \"KEY\""#),
+            Some((KeyRule::CompanyId, vec![Layer::Json]))
+        );
+        assert_eq!(slot_for("company_id%3DKEY"), Some((KeyRule::CompanyId, vec![Layer::Percent])));
+        assert_eq!(
+            slot_for("%22token%22%3A%22KEY%22%2C%22event%22"),
+            Some((KeyRule::Token, vec![Layer::Percent]))
+        );
+        assert_eq!(
+            slot_for("{&quot;company_id&quot;:&quot;KEY&quot;}"),
+            Some((KeyRule::CompanyId, vec![Layer::Html]))
+        );
+        assert_eq!(
+            slot_for(r"\u0022companyId\u0022:\u0022KEY"),
+            Some((KeyRule::CompanyId, vec![Layer::Json]))
+        );
+    }
+
+    #[test]
+    fn token_needs_a_payload() {
+        assert_eq!(
+            slot_for(r#"{"token": "KEY", "event": "Viewed Product"}"#),
+            Some((KeyRule::Token, vec![]))
+        );
+        assert_eq!(slot_for("token=KEY&event=Placed+Order"), Some((KeyRule::Token, vec![])));
+        assert_eq!(slot_for(r#"{"token": "KEY"}"#), None, "no payload marker");
+        assert_eq!(slot_for(r#"access_token = "KEY" # event"#), None, "other name");
+    }
+
+    #[test]
+    fn account_slots() {
+        assert_eq!(slot_for("_learnq.push(['account', 'KEY']);"), Some((KeyRule::Account, vec![])));
+        assert_eq!(
+            slot_for(r#"klaviyoConfig = {"account": "KEY"}"#),
+            Some((KeyRule::Account, vec![]))
+        );
+        assert_eq!(slot_for(r#"{"account": "KEY"}"#), None, "not a Klaviyo snippet");
+    }
+
+    #[test]
+    fn server_side_uses_are_no_slot() {
+        for t in [
+            "Authorization: Klaviyo-API-Key KEY",
+            "KlaviyoAPI(\"KEY\", max_delay=60)",
+            "new ApiKeySession(\"KEY\")",
+            "https://a.klaviyo.com/api/v2/lists?api_key=KEY",
+            "KLAVIYO_PUBLIC_KEY=KEY",
+        ] {
+            assert_eq!(slot_for(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn unescapers() {
+        let mut out = Vec::new();
+        unescape_json(br#"\"a\/b\u0041\x42\n\q\"#, &mut out);
+        assert_eq!(out, b"\"a/bAB q\\");
+        out.clear();
+        unescape_percent(b"a%3Db+c%zz%4", &mut out);
+        assert_eq!(out, b"a=b c%zz%4");
+        out.clear();
+        unescape_html(b"&quot;x&#34;&#x27;&amp;&bogus;&#;", &mut out);
+        assert_eq!(out, b"\"x\"'&&bogus;&#;");
+    }
+}

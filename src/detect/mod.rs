@@ -1,0 +1,152 @@
+//! Finds Klaviyo private keys in a buffer and decides which rule each one falls under.
+//!
+//! The hot path is one `memmem` search for `pk_` over the whole buffer; the exact shape,
+//! the boundaries and the classification run only around those hits. Nothing here reads
+//! files or knows about line numbers: callers hand in bytes and get byte offsets back.
+
+pub mod asset;
+pub mod classify;
+pub mod placeholder;
+pub mod shape;
+
+use std::sync::LazyLock;
+
+use memchr::memmem;
+
+use crate::finding::Layer;
+use crate::rules::KeyRule;
+
+static PK_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"pk_"));
+
+/// A key found in a buffer, already classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Byte offsets of the key in the buffer that was searched.
+    pub start: usize,
+    pub end: usize,
+    pub rule: KeyRule,
+    /// Layers through which the key or its deciding context was seen, outermost first.
+    pub layers: Vec<Layer>,
+}
+
+/// Calls `found(start, end)` for every key-shaped token starting in `buf[from..until]`.
+/// Tokens may extend past `until` (the caller keeps enough bytes after it).
+pub fn for_each_key(buf: &[u8], from: usize, until: usize, mut found: impl FnMut(usize, usize)) {
+    let until = until.min(buf.len());
+    if from >= until {
+        return;
+    }
+    // Search up to two bytes past `until` so a `pk_` starting just before it is seen.
+    let search_end = (until + 2).min(buf.len());
+    for offset in PK_FINDER.find_iter(&buf[from..search_end]) {
+        let start = from + offset;
+        if start >= until {
+            break;
+        }
+        if let Some(end) = shape::key_end_at(buf, start) {
+            found(start, end);
+        }
+    }
+}
+
+/// Decides the rule of the key at `buf[start..end]`, most specific first: placeholder,
+/// then the public-key slots, then public asset (`is_served` is asked only then), else
+/// the generic rule.
+pub fn classify(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    is_served: impl FnOnce() -> bool,
+) -> (KeyRule, Vec<Layer>) {
+    let key = std::str::from_utf8(&buf[start..end]).unwrap_or_default();
+    if placeholder::is_placeholder(key) {
+        return (KeyRule::Placeholder, Vec::new());
+    }
+    if let Some(slot) = classify::slot(buf, start, end) {
+        return slot;
+    }
+    if is_served() {
+        return (KeyRule::PublicAsset, Vec::new());
+    }
+    (KeyRule::Generic, Vec::new())
+}
+
+/// Finds and classifies every key starting in `buf[from..until]`, appending to `out`.
+pub fn find_candidates(
+    buf: &[u8],
+    from: usize,
+    until: usize,
+    mut is_served: impl FnMut(&[u8], usize, usize) -> bool,
+    out: &mut Vec<Candidate>,
+) {
+    for_each_key(buf, from, until, |start, end| {
+        let (rule, layers) = classify(buf, start, end, || is_served(buf, start, end));
+        out.push(Candidate { start, end, rule, layers });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::EXAMPLES;
+
+    const KEY: &str = "pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52"; // pkscan:allow
+
+    fn candidates(path: &str, text: &str) -> Vec<Candidate> {
+        let traits = asset::PathTraits::of(path);
+        let mut out = Vec::new();
+        find_candidates(
+            text.as_bytes(),
+            0,
+            text.len(),
+            |buf, s, e| {
+                traits.served
+                    || asset::is_on_minified_line(buf, s, e)
+                    || (traits.maybe_react_native && asset::imports_react_native(buf))
+            },
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn the_rule_table_examples_hold() {
+        for example in EXAMPLES {
+            let text = example.text.replace("$KEY", KEY);
+            let found = candidates(example.path, &text);
+            match example.expect {
+                Some(rule) => {
+                    assert_eq!(found.len(), 1, "{}: {text}", example.path);
+                    assert_eq!(found[0].rule, rule, "{}: {text}", example.path);
+                }
+                None => assert!(found.is_empty(), "{}: {text} gave {found:?}", example.path),
+            }
+        }
+    }
+
+    #[test]
+    fn finds_keys_at_buffer_edges_and_in_a_row() {
+        let text = format!("{KEY} {KEY},{KEY}");
+        let found = candidates("a.txt", &text);
+        assert_eq!(found.iter().map(|c| c.start).collect::<Vec<_>>(), vec![0, 38, 76]);
+    }
+
+    #[test]
+    fn respects_the_from_until_range() {
+        let text = format!("xx {KEY} yy {KEY}");
+        let mut starts = Vec::new();
+        for_each_key(text.as_bytes(), 0, 4, |s, _| starts.push(s));
+        assert_eq!(starts, vec![3], "a key starting before `until` is whole");
+        starts.clear();
+        for_each_key(text.as_bytes(), 4, text.len(), |s, _| starts.push(s));
+        assert_eq!(starts, vec![44]);
+    }
+
+    #[test]
+    fn react_native_files_are_served() {
+        let text = format!("import {{ View }} from 'react-native';\nconst k = '{KEY}';");
+        assert_eq!(candidates("src/Home.js", &text)[0].rule, KeyRule::PublicAsset);
+        let text = format!("const k = '{KEY}';");
+        assert_eq!(candidates("src/Home.js", &text)[0].rule, KeyRule::Generic);
+    }
+}

@@ -1,0 +1,272 @@
+//! The nouns every stage shares: a [`Finding`], its [`Severity`], the [`Secret`] it
+//! carries (redacted unless asked), the decoding [`Layer`]s it was seen through, and the
+//! [`Report`] a scan produces. Nothing here does I/O or knows about output formats.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses `critical|high|medium|low`; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A decoding layer a key (or the context that decided its rule) was seen through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    Percent,
+    Json,
+    Html,
+    Base64,
+    #[serde(rename = "utf-16")]
+    Utf16,
+    Gzip,
+    Brotli,
+}
+
+impl Layer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Percent => "percent",
+            Layer::Json => "json",
+            Layer::Html => "html",
+            Layer::Base64 => "base64",
+            Layer::Utf16 => "utf-16",
+            Layer::Gzip => "gzip",
+            Layer::Brotli => "brotli",
+        }
+    }
+}
+
+/// A secret value. `Debug` and `Display` never show it; only [`Secret::expose`] does,
+/// and only the report layer calls that, under `--show-secrets`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The raw value. Callers decide whether the user asked to see it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `pk_` + first 4 + `…` + last 2 for Klaviyo keys; first 4 + `…` + last 2 for other
+    /// secrets of 12 characters or more; `…` alone for shorter ones.
+    pub fn redacted(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        let (prefix, body) = match self.0.strip_prefix("pk_") {
+            Some(_) => ("pk_", &chars[3..]),
+            None => ("", &chars[..]),
+        };
+        if chars.len() < 12 {
+            return "…".to_string();
+        }
+        let head: String = body.iter().take(4).collect();
+        let tail: String = body[body.len().saturating_sub(2)..].iter().collect();
+        format!("{prefix}{head}…{tail}")
+    }
+
+    /// Lowercase hex SHA-256 of the raw value: safe to publish, used by allowlists.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The commit that introduced a finding (git mode only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Author date, RFC 3339.
+    pub date: String,
+    pub summary: String,
+}
+
+/// One leaked key at one place.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule_id: String,
+    pub severity: Severity,
+    /// As the user named it, `/`-separated; `outer!inner` for container members.
+    pub path: String,
+    /// The path relative to the repository root (or scanned root): what fingerprints use.
+    pub root_relative_path: String,
+    pub line: u64,
+    pub column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
+    pub secret: Secret,
+    pub decoded: Vec<Layer>,
+    pub message: String,
+    pub commit: Option<CommitInfo>,
+    /// The text of the line around the key, for allowlist regexes and text snippets.
+    /// Bounded in length; the key itself is inside it unredacted, so never print it raw.
+    pub line_text: String,
+}
+
+impl Finding {
+    /// Stable id from rule, root-relative path and key: survives moved lines and commits.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.rule_id, &self.root_relative_path, self.secret.expose())
+    }
+
+    /// The order of the contract: path, line, column, rule id.
+    pub fn sort_key(&self) -> (&str, u64, u64, &str) {
+        (&self.path, self.line, self.column, &self.rule_id)
+    }
+}
+
+/// The fingerprint of a finding: hex SHA-256 over rule id, path and key.
+pub fn fingerprint(rule_id: &str, root_relative_path: &str, key: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rule_id, root_relative_path, key] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Something that could not be read or was cut short; never silently dropped.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ScanError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> ScanError {
+        ScanError { path: path.into(), message: message.into() }
+    }
+}
+
+/// Counters of a run. Optional fields appear only in the modes that have them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub findings: u64,
+    pub baselined: u64,
+    pub allowed: u64,
+    pub skipped: u64,
+    pub errors: u64,
+    pub elapsed_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub history_partial: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub urls_fetched: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub urls_skipped: Option<u64>,
+}
+
+/// Everything a run found, sorted and counted, ready for a printer.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Sorts findings and errors into the contract's order, drops exact duplicates and
+    /// brings the summary's counts in line. Called once, before printing.
+    pub fn finish(&mut self) {
+        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+        self.errors.sort();
+        self.errors.dedup();
+        self.summary.findings = self.findings.len() as u64;
+        self.summary.errors = self.errors.len() as u64;
+    }
+
+    /// The most severe finding, if any.
+    pub fn worst_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_klaviyo_keys_to_prefix_four_and_two() {
+        let secret = Secret::new(format!("pk_3f9a{}4b", "0".repeat(28)));
+        assert_eq!(secret.redacted(), "pk_3f9a…4b");
+        assert_eq!(format!("{secret}"), "pk_3f9a…4b");
+        assert_eq!(format!("{secret:?}"), "Secret(pk_3f9a…4b)");
+    }
+
+    #[test]
+    fn redacts_other_secrets_by_length() {
+        assert_eq!(Secret::new("acme_live_abcdef").redacted(), "acme…ef");
+        assert_eq!(Secret::new("short").redacted(), "…");
+        assert_eq!(Secret::new("elevenchars").redacted(), "…");
+    }
+
+    #[test]
+    fn fingerprint_depends_on_rule_path_and_key_only() {
+        let a = fingerprint("r", "src/a.js", "pk_x");
+        assert_eq!(a, fingerprint("r", "src/a.js", "pk_x"));
+        assert_ne!(a, fingerprint("r2", "src/a.js", "pk_x"));
+        assert_ne!(a, fingerprint("r", "src/b.js", "pk_x"));
+        assert_ne!(a, fingerprint("r", "src/a.js", "pk_y"));
+        // Parts are delimited, so moving a character across a boundary changes the id.
+        assert_ne!(fingerprint("ab", "c", "k"), fingerprint("a", "bc", "k"));
+    }
+
+    #[test]
+    fn severities_order_and_parse() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::Medium > Severity::Low);
+        assert_eq!(Severity::from_name("high"), Some(Severity::High));
+        assert_eq!(Severity::from_name("HIGH"), None);
+    }
+}

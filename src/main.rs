@@ -1,0 +1,117 @@
+//! The `pkscan` binary: parse the command line, run the library, print the report once,
+//! and turn the outcome into an exit code. All the work is in the `pkscan` library.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use pkscan::cli::{Cli, Command, FormatArg, RulesArgs};
+use pkscan::config::{ColorChoice, Options};
+use pkscan::report::{self, ExitStatus, PrintOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(ExitStatus::Clean.code()),
+        Err(err) => {
+            #[allow(clippy::print_stderr)] // the one place a fatal error is printed
+            {
+                eprintln!("pkscan: {err:#}");
+            }
+            ExitCode::from(ExitStatus::Failed.code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitStatus> {
+    match cli.command {
+        Command::Scan(args) => {
+            let opts = Options::from_scan_args(&args)?;
+            let report = pkscan::scan(&opts)?;
+            emit(&opts, &report)
+        }
+        Command::Rules(args) => list_rules(&args),
+    }
+}
+
+/// Prints the report where the user asked and returns the status it implies.
+fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
+    let status = ExitStatus::of(report, opts.fail_on, opts.strict);
+    let print_opts = PrintOptions {
+        show_secrets: opts.show_secrets,
+        color: false,
+        fail_on: Some(opts.fail_on),
+        root_uri: None,
+    };
+    let rules = pkscan::rules::builtin_rules();
+    match &opts.output {
+        Some(path) => {
+            colored::control::set_override(false);
+            let mut buf = Vec::new();
+            report::print(opts.format, report, &rules, &print_opts, &mut buf)?;
+            write_atomically(path, &buf)?;
+        }
+        None => {
+            let stdout = io::stdout();
+            colored::control::set_override(use_color(opts.color, stdout.is_terminal()));
+            let mut out = io::BufWriter::new(stdout.lock());
+            match report::print(opts.format, report, &rules, &print_opts, &mut out)
+                .and_then(|_| out.flush())
+            {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(status),
+                Err(err) => return Err(err).context("cannot write the report to standard output"),
+            }
+        }
+    }
+    Ok(status)
+}
+
+fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place, so a
+/// reader never sees half a report.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir =
+        path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    let temp = dir.join(format!(".{name}.pkscan-{}.tmp", std::process::id()));
+    let result = std::fs::write(&temp, bytes).and_then(|_| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.with_context(|| format!("cannot write the report to {}", path.display()))
+}
+
+fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {
+    let rules = pkscan::rules::builtin_rules();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let result = match args.format {
+        FormatArg::Json => pkscan::report::rules::print_json(&rules, &mut out),
+        _ => pkscan::report::rules::print_text(&rules, &mut out),
+    };
+    match result.and_then(|_| out.flush()) {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(ExitStatus::Clean),
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

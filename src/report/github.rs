@@ -1,0 +1,63 @@
+//! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` per finding, most
+//! severe first (GitHub shows only ten of each kind per step), then a summary line.
+
+use std::io::{self, Write};
+
+use crate::finding::{Finding, Report, Severity};
+use crate::report::PrintOptions;
+
+pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    // Stable: within a severity the report's path/line order is kept.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in &findings {
+        let command = match f.severity {
+            Severity::Critical | Severity::High => "error",
+            Severity::Medium => "warning",
+            Severity::Low => "notice",
+        };
+        let mut location = format!("file={},line={},col={}", property(&f.path), f.line, f.column);
+        if f.end_line == f.line {
+            location.push_str(&format!(",endLine={},endColumn={}", f.end_line, f.end_column));
+        }
+        let title = property(&format!("pkscan {} ({})", f.rule_id, f.severity));
+        let mut message = format!("{} Key: {}.", f.message, opts.secret_text(f));
+        if !f.decoded.is_empty() {
+            let layers: Vec<&str> = f.decoded.iter().map(|l| l.as_str()).collect();
+            message.push_str(&format!(" Found after {}.", layers.join(" → ")));
+        }
+        if let Some(commit) = &f.commit {
+            message.push_str(&format!(" Introduced in {} by {}.", commit.id, commit.author_name));
+        }
+        writeln!(out, "::{command} {location},title={title}::{}", data(&message))?;
+    }
+    for e in &report.errors {
+        writeln!(
+            out,
+            "::warning title=pkscan could not read a file::{}",
+            data(&format!("{}: {}", e.path, e.message))
+        )?;
+    }
+    writeln!(out, "{}", super::text::summary_line(report))
+}
+
+/// Escapes a workflow command's message.
+fn data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(data("50%\nx"), "50%25%0Ax");
+        assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

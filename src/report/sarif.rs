@@ -1,0 +1,197 @@
+//! SARIF 2.1.0 for GitHub code scanning: one run, every rule with help and a
+//! `security-severity`, results with root-relative URIs under `%SRCROOT%`, full regions,
+//! and `primaryLocationLineHash` set from pkscan's own fingerprint so alerts survive moved
+//! lines and history or archive findings do not duplicate on every upload.
+
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+
+use crate::finding::{Finding, Report, Severity};
+use crate::report::PrintOptions;
+use crate::rules::Rule;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const ROOT_ID: &str = "%SRCROOT%";
+
+pub fn print(
+    report: &Report,
+    rules: &[Rule],
+    opts: &PrintOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(report, rules, opts))?;
+    writeln!(out)
+}
+
+/// The whole SARIF log as a JSON value.
+pub fn document(report: &Report, rules: &[Rule], opts: &PrintOptions) -> Value {
+    let results: Vec<Value> = report.findings.iter().map(|f| result(f, rules, opts)).collect();
+    let mut base =
+        json!({ "description": { "text": "The root of the scanned repository or directory." } });
+    if let Some(root) = &opts.root_uri {
+        base["uri"] = json!(root);
+    }
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "level": "warning",
+                "message": { "text": format!("{}: {}", super::escape_control(&e.path), super::escape_control(&e.message)) },
+            })
+        })
+        .collect();
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "pkscan",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/pkscan/pkscan",
+                "rules": rules.iter().map(rule).collect::<Vec<_>>(),
+            }},
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
+            "originalUriBaseIds": { ROOT_ID: base },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+fn rule(rule: &Rule) -> Value {
+    json!({
+        "id": rule.id,
+        "name": camel_case(&rule.id),
+        "shortDescription": { "text": rule.title },
+        "fullDescription": { "text": rule.message },
+        "help": { "text": rule.help, "markdown": rule.help },
+        "defaultConfiguration": { "level": level(rule.severity) },
+        "properties": {
+            "security-severity": security_severity(rule.severity),
+            "precision": if rule.severity == Severity::Low { "medium" } else { "high" },
+            "problem.severity": problem_severity(rule.severity),
+            "tags": ["security", "secrets", "klaviyo", "external/cwe/cwe-798"],
+        },
+    })
+}
+
+fn result(finding: &Finding, rules: &[Rule], opts: &PrintOptions) -> Value {
+    let (uri, base) = artifact_uri(finding);
+    let mut artifact = json!({ "uri": uri });
+    if base {
+        artifact["uriBaseId"] = json!(ROOT_ID);
+    }
+    let mut properties = json!({
+        "severity": finding.severity.as_str(),
+        "secret": opts.secret_text(finding),
+        "secret_sha256": finding.secret.sha256_hex(),
+        "decoded": finding.decoded,
+        "path": finding.path,
+    });
+    if let Some(commit) = &finding.commit {
+        properties["commit"] = json!(commit);
+    }
+    let mut value = json!({
+        "ruleId": finding.rule_id,
+        "level": level(finding.severity),
+        "message": { "text": format!("{} ({})", finding.message, opts.secret_text(finding)) },
+        "locations": [{ "physicalLocation": {
+            "artifactLocation": artifact,
+            "region": {
+                "startLine": finding.line,
+                "startColumn": finding.column,
+                "endLine": finding.end_line,
+                "endColumn": finding.end_column,
+                "snippet": { "text": opts.snippet(finding, 60) },
+            },
+        }}],
+        "partialFingerprints": { "primaryLocationLineHash": finding.fingerprint() },
+        "properties": properties,
+    });
+    if let Some(index) = rules.iter().position(|r| r.id == finding.rule_id) {
+        value["ruleIndex"] = json!(index);
+    }
+    value
+}
+
+/// A URL stays absolute; anything else is the root-relative path, percent-encoded.
+fn artifact_uri(finding: &Finding) -> (String, bool) {
+    if finding.path.starts_with("http://") || finding.path.starts_with("https://") {
+        return (finding.path.clone(), false);
+    }
+    (percent_encode_path(&finding.root_relative_path), true)
+}
+
+/// Percent-encodes everything but unreserved characters, `/` and `!`.
+pub fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+fn problem_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "recommendation",
+    }
+}
+
+/// GitHub's bands: above 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
+pub fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "2.0",
+    }
+}
+
+fn camel_case(id: &str) -> String {
+    id.split(['-', '_'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(percent_encode_path("a b/c#d.js"), "a%20b/c%23d.js");
+        assert_eq!(percent_encode_path("app.zip!dist/é.js"), "app.zip!dist/%C3%A9.js");
+        assert_eq!(percent_encode_path("new\nline"), "new%0Aline");
+    }
+
+    #[test]
+    fn names_are_camel_case() {
+        assert_eq!(camel_case("klaviyo-private-key-as-token"), "KlaviyoPrivateKeyAsToken");
+    }
+}

@@ -1,0 +1,416 @@
+//! The pipeline: bytes from a source become findings. This is the one module that knows
+//! every stage: it streams a blob through a fixed-size buffer, asks `detect` for keys in
+//! each window, computes line and column only for hits, and collects findings and errors
+//! per worker so that no lock is taken on the hot path.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use memchr::{memchr, memchr_iter, memrchr};
+
+use crate::config::Options;
+use crate::detect::{self, asset, Candidate};
+use crate::finding::{CommitInfo, Finding, Layer, ScanError, Secret};
+
+/// Bytes read per window. Files up to this size are scanned in one piece.
+pub(crate) const CHUNK: usize = 4 << 20;
+/// Bytes kept after a window's last scanned offset, so a key and its trailing context are
+/// whole before they are looked at.
+const TAIL: usize = 1 << 10;
+/// Bytes carried into the next window: the tail plus the leading context of a key
+/// (slot names, the start of a minified line).
+const CARRY: usize = 8 << 10;
+/// Bytes of a line kept on each side of a key for allowlist regexes and snippets.
+const LINE_TEXT_BYTES: usize = 512;
+
+/// Where a blob came from, as findings will name it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Blob {
+    /// The path findings show: as the user named it, `outer!inner` for members.
+    pub display: String,
+    /// The path relative to the repository root (or scanned root), for fingerprints.
+    pub root_relative: String,
+    /// The path whose folders and extension decide whether the blob is served to clients.
+    pub traits_path: String,
+    /// The file on disk, when there is one (for the `AndroidManifest.xml` look-up).
+    pub fs_path: Option<PathBuf>,
+    /// The directory the look-up must not climb above.
+    pub fs_root: Option<PathBuf>,
+    /// Layers already undone to get these bytes (a gzip file), outermost first.
+    pub layers: Vec<Layer>,
+    pub commit: Option<CommitInfo>,
+}
+
+impl Blob {
+    #[allow(dead_code)] // the container readers of the decoding layers call it
+    pub(crate) fn member(&self, name: &str, layers: Vec<Layer>) -> Blob {
+        Blob {
+            display: format!("{}!{name}", self.display),
+            root_relative: format!("{}!{name}", self.root_relative),
+            traits_path: format!("{}!{name}", self.traits_path),
+            fs_path: None,
+            fs_root: None,
+            layers,
+            commit: self.commit.clone(),
+        }
+    }
+}
+
+/// What one worker found; merged once at the end of a run.
+#[derive(Debug, Default)]
+pub(crate) struct Collector {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub skipped: u64,
+    pub allowed: u64,
+}
+
+impl Collector {
+    pub(crate) fn merge(&mut self, other: Collector) {
+        self.findings.extend(other.findings);
+        self.errors.extend(other.errors);
+        self.files_scanned += other.files_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        self.skipped += other.skipped;
+        self.allowed += other.allowed;
+    }
+
+    pub(crate) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ScanError::new(path, message));
+    }
+}
+
+/// A worker's reusable buffers: allocated once, never per file.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    buf: Vec<u8>,
+    candidates: Vec<Candidate>,
+}
+
+/// Scans blobs with one set of options. Cheap to share between threads.
+pub(crate) struct Engine<'o> {
+    pub opts: &'o Options,
+}
+
+impl<'o> Engine<'o> {
+    pub(crate) fn new(opts: &'o Options) -> Engine<'o> {
+        Engine { opts }
+    }
+
+    /// Scans a file's bytes: the entry point for every source that reads a whole file or
+    /// stream. Returns the bytes read.
+    pub(crate) fn scan_file(
+        &self,
+        reader: &mut dyn Read,
+        blob: &Blob,
+        scratch: &mut Scratch,
+        out: &mut Collector,
+    ) -> io::Result<u64> {
+        self.scan_reader(reader, blob, scratch, out)
+    }
+
+    /// Scans everything `reader` yields, in bounded memory; returns the bytes read.
+    pub(crate) fn scan_reader(
+        &self,
+        reader: &mut dyn Read,
+        blob: &Blob,
+        scratch: &mut Scratch,
+        out: &mut Collector,
+    ) -> io::Result<u64> {
+        let mut buf = std::mem::take(&mut scratch.buf);
+        let result = self.stream(reader, blob, &mut buf, &mut scratch.candidates, out);
+        scratch.buf = buf;
+        result
+    }
+
+    fn stream(
+        &self,
+        reader: &mut dyn Read,
+        blob: &Blob,
+        buf: &mut Vec<u8>,
+        candidates: &mut Vec<Candidate>,
+        out: &mut Collector,
+    ) -> io::Result<u64> {
+        if buf.len() < CHUNK + CARRY {
+            buf.resize(CHUNK + CARRY, 0);
+        }
+        let mut cursor = LineCursor::default();
+        let mut base = 0u64; // stream offset of buf[0]
+        let mut filled = 0usize;
+        let mut scan_from = 0usize;
+        loop {
+            let eof = fill(reader, buf, &mut filled)?;
+            let until = if eof { filled } else { filled - TAIL };
+            let window = Window { bytes: &buf[..filled], base };
+            self.scan_window(&window, scan_from, until, &mut cursor, blob, candidates, out);
+            if eof {
+                return Ok(base + filled as u64);
+            }
+            let keep_from = char_boundary(&buf[..filled], filled - CARRY);
+            cursor.advance(&window, base + keep_from as u64);
+            buf.copy_within(keep_from..filled, 0);
+            filled -= keep_from;
+            base += keep_from as u64;
+            scan_from = until - keep_from;
+        }
+    }
+
+    /// Scans a blob that is already in memory (git objects, decoded views).
+    #[allow(dead_code)] // git blobs and decoded views call it
+    pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
+        let window = Window { bytes, base: 0 };
+        let mut candidates = Vec::new();
+        let mut cursor = LineCursor::default();
+        self.scan_window(&window, 0, bytes.len(), &mut cursor, blob, &mut candidates, out);
+    }
+
+    #[allow(clippy::too_many_arguments)] // the window's state travels together; a struct would only rename it
+    fn scan_window(
+        &self,
+        window: &Window<'_>,
+        from: usize,
+        until: usize,
+        cursor: &mut LineCursor,
+        blob: &Blob,
+        candidates: &mut Vec<Candidate>,
+        out: &mut Collector,
+    ) {
+        candidates.clear();
+        let traits = asset::PathTraits::of(&blob.traits_path);
+        detect::find_candidates(
+            window.bytes,
+            from,
+            until,
+            |buf, start, end| is_served(&traits, blob, buf, start, end),
+            candidates,
+        );
+        candidates.sort_by_key(|c| c.start);
+        for candidate in candidates.drain(..) {
+            self.record(window, &candidate, cursor, blob, out);
+        }
+    }
+
+    fn record(
+        &self,
+        window: &Window<'_>,
+        candidate: &Candidate,
+        cursor: &mut LineCursor,
+        blob: &Blob,
+        out: &mut Collector,
+    ) {
+        let bytes = window.bytes;
+        let (start, end) = (candidate.start, candidate.end);
+        let line_start = memrchr(b'\n', &bytes[..start]).map_or(0, |i| i + 1);
+        let line_end = memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i);
+        let line = &bytes[line_start..line_end];
+        if memchr::memmem::find(line, b"pkscan:allow").is_some() {
+            out.allowed += 1;
+            return;
+        }
+        cursor.advance(window, window.base + start as u64);
+        let (line_no, column) = (cursor.line, cursor.column);
+        let (end_line, end_column) = position_after(line_no, column, &bytes[start..end]);
+        let key = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+        let excerpt_start =
+            char_boundary(bytes, start.saturating_sub(LINE_TEXT_BYTES).max(line_start));
+        let excerpt_end = (end + LINE_TEXT_BYTES).min(line_end);
+        let rule = candidate.rule.rule();
+        let mut decoded = blob.layers.clone();
+        decoded.extend(candidate.layers.iter().copied());
+        out.findings.push(Finding {
+            rule_id: rule.id.into_owned(),
+            severity: rule.severity,
+            path: blob.display.clone(),
+            root_relative_path: blob.root_relative.clone(),
+            line: line_no,
+            column,
+            end_line,
+            end_column,
+            secret: Secret::new(key),
+            decoded,
+            message: rule.message.into_owned(),
+            commit: blob.commit.clone(),
+            line_text: String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end]).into_owned(),
+        });
+    }
+}
+
+/// A buffer and the stream offset of its first byte.
+struct Window<'a> {
+    bytes: &'a [u8],
+    base: u64,
+}
+
+fn is_served(
+    traits: &asset::PathTraits,
+    blob: &Blob,
+    buf: &[u8],
+    start: usize,
+    end: usize,
+) -> bool {
+    traits.served
+        || asset::is_on_minified_line(buf, start, end)
+        || (traits.maybe_react_native && asset::imports_react_native(buf))
+        || (traits.maybe_android && has_android_manifest(blob))
+}
+
+/// A Kotlin or Java file is app code when a folder above it (inside the scanned root) holds
+/// `AndroidManifest.xml` directly or in `src/main/`.
+fn has_android_manifest(blob: &Blob) -> bool {
+    let (Some(path), Some(root)) = (&blob.fs_path, &blob.fs_root) else {
+        return false;
+    };
+    path.ancestors().skip(1).take_while(|dir| dir.starts_with(root)).any(|dir| {
+        dir.join("AndroidManifest.xml").is_file()
+            || dir.join("src/main/AndroidManifest.xml").is_file()
+    })
+}
+
+/// Reads into `buf[*filled..]` until it is full or the reader ends; true at end of input.
+fn fill(reader: &mut dyn Read, buf: &mut [u8], filled: &mut usize) -> io::Result<bool> {
+    while *filled < buf.len() {
+        match reader.read(&mut buf[*filled..]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// Moves `at` back to the start of a UTF-8 character (at most three bytes).
+fn char_boundary(bytes: &[u8], mut at: usize) -> usize {
+    for _ in 0..3 {
+        if at == 0 || at >= bytes.len() || (bytes[at] & 0xC0) != 0x80 {
+            break;
+        }
+        at -= 1;
+    }
+    at
+}
+
+/// Line and column (1-based, code points) at a stream offset, advanced lazily: only to
+/// hits, and across dropped windows of a streamed file.
+#[derive(Debug)]
+struct LineCursor {
+    offset: u64,
+    line: u64,
+    column: u64,
+}
+
+impl Default for LineCursor {
+    fn default() -> LineCursor {
+        LineCursor { offset: 0, line: 1, column: 1 }
+    }
+}
+
+impl LineCursor {
+    fn advance(&mut self, window: &Window<'_>, target: u64) {
+        if target <= self.offset {
+            return;
+        }
+        let from = (self.offset - window.base) as usize;
+        let to = (target - window.base) as usize;
+        let span = &window.bytes[from..to];
+        match memrchr(b'\n', span) {
+            Some(last) => {
+                self.line += memchr_iter(b'\n', span).count() as u64;
+                self.column = 1 + asset::char_count(&span[last + 1..]) as u64;
+            }
+            None => self.column += asset::char_count(span) as u64,
+        }
+        self.offset = target;
+    }
+}
+
+/// The (line, exclusive column) just after `span`, which starts at (`line`, `column`).
+fn position_after(line: u64, column: u64, span: &[u8]) -> (u64, u64) {
+    match memrchr(b'\n', span) {
+        Some(last) => (
+            line + memchr_iter(b'\n', span).count() as u64,
+            1 + asset::char_count(&span[last + 1..]) as u64,
+        ),
+        None => (line, column + asset::char_count(span) as u64),
+    }
+}
+
+/// The directory a root-relative path is measured from: the enclosing git work tree, if any.
+pub(crate) fn find_repo_root(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return Some(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52"; // pkscan:allow
+
+    fn scan_stream(text: &[u8]) -> Collector {
+        let opts = Options::default();
+        let engine = Engine::new(&opts);
+        let blob = Blob { display: "x.txt".into(), traits_path: "x.txt".into(), ..Blob::default() };
+        let mut out = Collector::default();
+        let mut scratch = Scratch::default();
+        let mut reader = text;
+        engine.scan_reader(&mut reader, &blob, &mut scratch, &mut out).unwrap();
+        out
+    }
+
+    fn positions(out: &Collector) -> Vec<(u64, u64, u64, u64)> {
+        out.findings.iter().map(|f| (f.line, f.column, f.end_line, f.end_column)).collect()
+    }
+
+    #[test]
+    fn lines_and_code_point_columns() {
+        let text = format!("a\n\"é→{KEY}\"\r\nx {KEY}");
+        let out = scan_stream(text.as_bytes());
+        assert_eq!(positions(&out), vec![(2, 4, 2, 41), (3, 3, 3, 40)]);
+    }
+
+    #[test]
+    fn keys_straddling_chunk_boundaries_are_found_once_with_right_positions() {
+        for shift in [0, 1, 17, 36, 37, TAIL, TAIL + 1, CARRY] {
+            let mut text = vec![b'a'; CHUNK + CARRY - shift];
+            text.push(b'\n');
+            text.extend_from_slice(b"bb ");
+            text.extend_from_slice(KEY.as_bytes());
+            text.push(b';');
+            text.extend(std::iter::repeat_n(b'z', CHUNK));
+            text.extend_from_slice(b" \xff");
+            text.extend_from_slice(KEY.as_bytes());
+            let out = scan_stream(&text);
+            assert_eq!(
+                positions(&out),
+                vec![(2, 4, 2, 41), (2, 44 + CHUNK as u64, 2, 81 + CHUNK as u64)],
+                "shift {shift}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_column_deep_in_a_giant_line_is_exact() {
+        let mut text = "é".repeat(7_500_000).into_bytes(); // 15,000,000 bytes
+        text.extend_from_slice(KEY.as_bytes());
+        let out = scan_stream(&text);
+        assert_eq!(positions(&out), vec![(1, 7_500_001, 1, 7_500_038)]);
+    }
+
+    #[test]
+    fn allow_comments_suppress_and_count() {
+        let text = format!("{KEY} // pkscan:allow\n{KEY}\n");
+        let out = scan_stream(text.as_bytes());
+        assert_eq!(out.allowed, 1);
+        assert_eq!(positions(&out), vec![(2, 1, 2, 38)]);
+    }
+}

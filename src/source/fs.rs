@@ -1,0 +1,249 @@
+//! Files and directories: `ignore`'s parallel walker, with each worker scanning the files
+//! it meets. Everything below a root is read, hidden and git-ignored files too, except
+//! `.git/` directories; `.gitignore` is honoured only on request. While walking, only
+//! regular files are opened (FIFOs, sockets and devices are counted as skipped); a path
+//! named on the command line is opened whatever it is, so `pkscan scan <(cmd)` works.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::{DirEntry, WalkBuilder, WalkState};
+
+use crate::config::Options;
+use crate::scan::{find_repo_root, Blob, Collector, Engine, Scratch};
+use crate::source::display_path;
+
+/// A path named on the command line, with what its findings' paths are built from.
+#[derive(Debug, Clone)]
+struct Root {
+    path: PathBuf,
+    /// The root's own path relative to the repository root ("" for the root itself).
+    root_relative: String,
+    /// Prefix for the traits path of absolute roots: keeps the root's folder name, so
+    /// `/srv/site/dist` still marks its files as served.
+    traits_prefix: Option<String>,
+    fs_root: PathBuf,
+}
+
+impl Root {
+    fn new(path: &Path) -> Result<Root> {
+        let canonical =
+            path.canonicalize().with_context(|| format!("cannot read {}", display_path(path)))?;
+        let repo = find_repo_root(&canonical);
+        let base = repo.clone().unwrap_or_else(|| {
+            if canonical.is_dir() {
+                canonical.clone()
+            } else {
+                canonical.parent().map(Path::to_path_buf).unwrap_or_default()
+            }
+        });
+        let root_relative =
+            canonical.strip_prefix(&base).map(display_path).unwrap_or_default();
+        let traits_prefix = path.is_absolute().then(|| match &repo {
+            Some(_) => root_relative.clone(),
+            None => canonical.file_name().map(|n| display_path(Path::new(n))).unwrap_or_default(),
+        });
+        Ok(Root { path: path.to_path_buf(), root_relative, traits_prefix, fs_root: base })
+    }
+
+    fn blob_for(&self, path: &Path) -> Blob {
+        let display = display_path(path);
+        let below = path.strip_prefix(&self.path).map(display_path).unwrap_or_default();
+        let join = |prefix: &str| match (prefix.is_empty(), below.is_empty()) {
+            (true, _) => below.clone(),
+            (false, true) => prefix.to_string(),
+            (false, false) => format!("{prefix}/{below}"),
+        };
+        let root_relative = if self.root_relative.is_empty() && below.is_empty() {
+            self.path.file_name().map(|n| display_path(Path::new(n))).unwrap_or_default()
+        } else {
+            join(&self.root_relative)
+        };
+        let traits_path = match &self.traits_prefix {
+            Some(prefix) => join(prefix),
+            None => display.clone(),
+        };
+        Blob {
+            display,
+            root_relative,
+            traits_path,
+            fs_path: Some(path.to_path_buf()),
+            fs_root: Some(self.fs_root.clone()),
+            ..Blob::default()
+        }
+    }
+}
+
+/// Walks every root in parallel and scans what it finds.
+pub(crate) fn scan_paths(
+    opts: &Options,
+    engine: &Engine<'_>,
+    paths: &[PathBuf],
+) -> Result<Collector> {
+    let roots: Vec<Root> = paths.iter().map(|p| Root::new(p)).collect::<Result<_>>()?;
+    let excludes = build_excludes(&opts.exclude)?;
+    let collected = Mutex::new(Collector::default());
+    let Some((first, rest)) = roots.split_first() else {
+        return Ok(Collector::default());
+    };
+    let mut builder = WalkBuilder::new(&first.path);
+    rest.iter().for_each(|r| {
+        builder.add(&r.path);
+    });
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .git_ignore(opts.gitignore)
+        .git_exclude(opts.gitignore)
+        .git_global(opts.gitignore)
+        .ignore(opts.gitignore)
+        .parents(opts.gitignore)
+        .require_git(false)
+        .follow_links(opts.follow)
+        .threads(opts.worker_threads());
+    let filter_roots = roots.clone();
+    builder.filter_entry(move |entry| keep_entry(entry, &filter_roots, &excludes));
+    builder.build_parallel().run(|| {
+        let mut worker = Worker {
+            engine,
+            roots: &roots,
+            scratch: Scratch::default(),
+            out: Collector::default(),
+            sink: &collected,
+        };
+        Box::new(move |entry| {
+            worker.visit(entry);
+            WalkState::Continue
+        })
+    });
+    Ok(collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
+fn build_excludes(globs: &[String]) -> Result<Gitignore> {
+    let mut builder = GitignoreBuilder::new("");
+    for glob in globs {
+        builder.add_line(None, glob).with_context(|| format!("invalid exclude glob {glob:?}"))?;
+    }
+    builder.build().context("invalid exclude globs")
+}
+
+fn keep_entry(entry: &DirEntry, roots: &[Root], excludes: &Gitignore) -> bool {
+    if entry.depth() == 0 {
+        return true;
+    }
+    if entry.file_name() == ".git" {
+        return false;
+    }
+    if excludes.is_empty() {
+        return true;
+    }
+    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+    let Some(root) = roots.iter().find(|r| entry.path().starts_with(&r.path)) else {
+        return true;
+    };
+    let below = entry.path().strip_prefix(&root.path).unwrap_or(entry.path());
+    let blob = root.blob_for(entry.path());
+    !(excludes.matched(below, is_dir).is_ignore()
+        || excludes.matched(Path::new(&blob.root_relative), is_dir).is_ignore())
+}
+
+struct Worker<'a> {
+    engine: &'a Engine<'a>,
+    roots: &'a [Root],
+    scratch: Scratch,
+    out: Collector,
+    sink: &'a Mutex<Collector>,
+}
+
+impl Worker<'_> {
+    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => return self.walk_error(err),
+        };
+        let Some(file_type) = entry.file_type() else {
+            return; // stdin, which the caller handles
+        };
+        if file_type.is_dir() {
+            return;
+        }
+        let named_on_command_line = entry.depth() == 0;
+        if !named_on_command_line && !file_type.is_file() {
+            if !file_type.is_symlink() {
+                self.out.skipped += 1;
+            }
+            return;
+        }
+        let root =
+            self.roots.iter().find(|r| entry.path().starts_with(&r.path)).unwrap_or(&self.roots[0]);
+        let blob = root.blob_for(entry.path());
+        if let Err(err) = self.scan_file(entry.path(), &blob) {
+            self.out.error(blob.display, describe_io_error(&err));
+        }
+    }
+
+    fn scan_file(&mut self, path: &Path, blob: &Blob) -> io::Result<()> {
+        let mut file = File::open(path)?;
+        let max = self.engine.opts.max_file_size;
+        if let Some(max) = max {
+            let len = file.metadata()?.len();
+            if len > max {
+                self.out.error(
+                    &blob.display,
+                    format!("skipped: {len} bytes is over --max-file-size ({max} bytes)"),
+                );
+                return Ok(());
+            }
+        }
+        let bytes = self.engine.scan_file(&mut file, blob, &mut self.scratch, &mut self.out)?;
+        self.out.files_scanned += 1;
+        self.out.bytes_scanned += bytes;
+        Ok(())
+    }
+
+    fn walk_error(&mut self, err: ignore::Error) {
+        let (path, message) = split_walk_error(&err);
+        self.out.error(path, message);
+    }
+}
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        let out = std::mem::take(&mut self.out);
+        self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).merge(out);
+    }
+}
+
+/// The path and a plain message of a walk error (permission denied, a symlink loop).
+fn split_walk_error(err: &ignore::Error) -> (String, String) {
+    match err {
+        ignore::Error::WithPath { path, err } => (display_path(path), split_walk_error(err).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            split_walk_error(err)
+        }
+        ignore::Error::Loop { child, ancestor } => {
+            (display_path(child), format!("symbolic link loop back to {}", display_path(ancestor)))
+        }
+        ignore::Error::Io(io) => (String::new(), describe_io_error(io)),
+        other => (String::new(), other.to_string()),
+    }
+}
+
+/// "permission denied" rather than "Permission denied (os error 13)".
+pub(crate) fn describe_io_error(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
+        _ => {
+            let text = err.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Where bytes come from: the file tree (`fs`) and standard input. Each source turns what
+//! it reads into `scan::Blob`s and hands them to the engine; none of them classifies.
+
+pub(crate) mod fs;
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::scan::{Blob, Collector, Engine, Scratch};
+
+/// The path as findings show it: `/`-separated, a leading `./` dropped, each byte of an
+/// invalid UTF-8 sequence written as `\xNN`.
+pub fn display_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    while let Some(rest) = text.strip_prefix("./") {
+        text = rest.to_string();
+    }
+    if text.is_empty() {
+        text.push('.');
+    }
+    text
+}
+
+/// Scans standard input as one blob named `<stdin>`.
+pub(crate) fn scan_stdin(engine: &Engine<'_>, out: &mut Collector) {
+    let blob = Blob {
+        display: "<stdin>".into(),
+        root_relative: "<stdin>".into(),
+        traits_path: "<stdin>".into(),
+        ..Blob::default()
+    };
+    let mut scratch = Scratch::default();
+    let mut stdin = std::io::stdin().lock();
+    match engine.scan_file(&mut stdin as &mut dyn Read, &blob, &mut scratch, out) {
+        Ok(bytes) => {
+            out.files_scanned += 1;
+            out.bytes_scanned += bytes;
+        }
+        Err(err) => out.error("<stdin>", fs::describe_io_error(&err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn display_paths() {
+        assert_eq!(display_path(Path::new("./src/app.py")), "src/app.py");
+        assert_eq!(display_path(Path::new("/abs/x")), "/abs/x");
+        assert_eq!(display_path(Path::new(".")), ".");
+        assert_eq!(display_path(Path::new(OsStr::from_bytes(b"a\xffb.js"))), "a\\xffb.js");
+    }
+}
