@@ -80,8 +80,8 @@ mod tests {
             &format!("pk_{}", "x".repeat(34)),
             &format!("pk_{}", "0".repeat(34)),
             &format!("pk_{}", "ab".repeat(17)),
-            "pk_your0private0key0goes0here0xxxxxxx",
-            "pk_3f9a0c1d2e4b5a6978c0d1eEXAMPLE3a4b",
+            "pk_your0private0key0goes0here0xxxxxxx", // pkscan:allow
+            "pk_3f9a0c1d2e4b5a6978c0d1eEXAMPLE3a4b", // pkscan:allow
         ] {
             assert!(is_placeholder(key), "{key}");
         }

@@ -41,8 +41,10 @@ impl Root {
                 canonical.parent().map(Path::to_path_buf).unwrap_or_default()
             }
         });
-        let root_relative =
-            canonical.strip_prefix(&base).map(display_path).unwrap_or_default();
+        let root_relative = match canonical.strip_prefix(&base) {
+            Ok(below) if !below.as_os_str().is_empty() => display_path(below),
+            _ => String::new(),
+        };
         let traits_prefix = path.is_absolute().then(|| match &repo {
             Some(_) => root_relative.clone(),
             None => canonical.file_name().map(|n| display_path(Path::new(n))).unwrap_or_default(),
@@ -52,7 +54,10 @@ impl Root {
 
     fn blob_for(&self, path: &Path) -> Blob {
         let display = display_path(path);
-        let below = path.strip_prefix(&self.path).map(display_path).unwrap_or_default();
+        let below = match path.strip_prefix(&self.path) {
+            Ok(below) if !below.as_os_str().is_empty() => display_path(below),
+            _ => String::new(),
+        };
         let join = |prefix: &str| match (prefix.is_empty(), below.is_empty()) {
             (true, _) => below.clone(),
             (false, true) => prefix.to_string(),
