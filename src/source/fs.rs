@@ -31,8 +31,10 @@ struct Root {
 
 impl Root {
     fn new(path: &Path) -> Result<Root> {
-        let canonical =
-            path.canonicalize().with_context(|| format!("cannot read {}", display_path(path)))?;
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", display_path(path)))?;
+        // A process substitution (`<(cmd)`) is a link to `pipe:[N]`, which has no canonical
+        // form: measure it from where it was named.
+        let canonical = path.canonicalize().or_else(|_| std::path::absolute(path))?;
         let repo = find_repo_root(&canonical);
         let base = repo.clone().unwrap_or_else(|| {
             if canonical.is_dir() {

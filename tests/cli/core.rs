@@ -351,3 +351,17 @@ fn color_is_off_unless_asked_or_a_terminal() {
     assert!(!tree.pkscan(&["scan"]).stdout().contains('\x1b'));
     assert!(tree.pkscan(&["scan", "--color", "always"]).stdout().contains('\x1b'));
 }
+
+#[test]
+fn a_named_pipe_on_the_command_line_is_read() {
+    let script = format!(
+        "exec '{}' scan <(printf 'company_id={}') --format json",
+        env!("CARGO_BIN_EXE_pkscan"),
+        key(19)
+    );
+    let output = std::process::Command::new("bash").arg("-c").arg(script).output().unwrap();
+    let report = Run::new(output).json();
+    assert_eq!(report.findings.len(), 1);
+    assert!(report.findings[0].path.starts_with("/dev/fd/"), "{}", report.findings[0].path);
+    assert_eq!(report.findings[0].rule_id, "klaviyo-private-key-as-company-id");
+}
