@@ -26,6 +26,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the rules, with their ids, severities and remediation help.
     Rules(RulesArgs),
+    /// Write a commented .pkscan.toml with the defaults in the current directory.
+    ///
+    /// Refuses (exit 2) when one exists, unless --force.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +83,11 @@ pub struct CommonArgs {
     /// Configuration file (default: .pkscan.toml at the scanned repository's root).
     #[arg(long, value_name = "FILE", help_heading = "Configuration")]
     pub config: Option<PathBuf>,
+
+    /// A JSON report of an earlier run: its findings are not reported again and do not
+    /// fail the run (counted as baselined), e.g. --baseline pkscan-baseline.json.
+    #[arg(long, value_name = "FILE", help_heading = "Configuration")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// How the file tree is walked.
@@ -119,6 +128,13 @@ pub struct RulesArgs {
     /// Configuration file whose [[rule]] entries are listed too.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Replace an existing .pkscan.toml.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

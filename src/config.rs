@@ -1,13 +1,20 @@
 //! `Options`: everything a run needs, as one plain struct with defaults. Built once from
-//! the command line (and, where present, `.pkscan.toml`), validated here, and passed by
-//! reference to the library. Tests build `Options::default()`, never a CLI struct.
+//! the command line and, where present, `.pkscan.toml` (`file`), validated here, and passed
+//! by reference to the library. Precedence: flags over the file over defaults. Tests build
+//! `Options::default()`, never a CLI struct.
+
+pub mod file;
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{ColorArg, CommonArgs, FormatArg, ScanArgs, SeverityArg};
+use crate::allow::Allowlist;
+use crate::baseline::Baseline;
+use crate::cli::{ColorArg, CommonArgs, FormatArg, RulesArgs, ScanArgs, SeverityArg};
+use crate::detect::custom::CustomRules;
 use crate::finding::Severity;
+use crate::rules::Rule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -75,6 +82,14 @@ pub struct Options {
     /// Undo encodings, compression and containers (`--no-decode` turns this off).
     pub decode: bool,
     pub limits: Limits,
+    /// The config's `[allow]`: findings scanned, then suppressed and counted.
+    pub allow: Allowlist,
+    /// The config's `[[rule]]`s, run beside the built-in rules.
+    pub custom_rules: CustomRules,
+    /// `--baseline`: findings of an earlier report, not reported again.
+    pub baseline: Option<Baseline>,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -94,6 +109,10 @@ impl Default for Options {
             max_file_size: None,
             decode: true,
             limits: Limits::default(),
+            allow: Allowlist::default(),
+            custom_rules: CustomRules::default(),
+            baseline: None,
+            config_file: None,
         }
     }
 }
@@ -101,18 +120,69 @@ impl Default for Options {
 impl Options {
     /// Options for `pkscan scan`.
     pub fn from_scan_args(args: &ScanArgs) -> Result<Options> {
-        let mut opts = Options::default();
+        let mut opts = Options { paths: args.paths.clone(), ..Options::default() };
+        opts.apply_files(&args.common)?;
         opts.apply_common(&args.common);
-        opts.paths = args.paths.clone();
-        opts.gitignore = args.walk.gitignore;
-        opts.follow = args.walk.follow;
-        opts.exclude = args.walk.exclude.clone();
+        opts.gitignore |= args.walk.gitignore;
+        opts.follow |= args.walk.follow;
+        opts.exclude.extend(args.walk.exclude.iter().cloned());
         if let Some(size) = &args.walk.max_file_size {
             opts.max_file_size =
                 Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
         }
         opts.decode = !args.decode.no_decode;
         Ok(opts)
+    }
+
+    /// Options for `pkscan rules`: only the config's custom rules matter.
+    pub fn from_rules_args(args: &RulesArgs) -> Result<Options> {
+        let mut opts = Options::default();
+        if let Some(path) = file::locate(args.config.as_deref(), None) {
+            opts.apply_config(file::load(&path)?);
+        }
+        Ok(opts)
+    }
+
+    /// Reads what the shared options point at: the config file (found from the first
+    /// path unless `--config` names one) and the `--baseline`. Call before the flags are
+    /// applied, so that they override the file.
+    pub fn apply_files(&mut self, common: &CommonArgs) -> Result<()> {
+        let first = self.paths.first().map(PathBuf::as_path);
+        if let Some(path) = file::locate(common.config.as_deref(), first) {
+            self.apply_config(file::load(&path)?);
+        }
+        if let Some(path) = &common.baseline {
+            self.baseline = Some(Baseline::load(path)?);
+        }
+        Ok(())
+    }
+
+    /// Takes every value the config file sets.
+    pub fn apply_config(&mut self, config: file::ConfigFile) {
+        let scan = config.scan;
+        self.exclude.extend(scan.exclude);
+        self.gitignore = scan.gitignore.unwrap_or(self.gitignore);
+        self.follow = scan.follow.unwrap_or(self.follow);
+        self.max_file_size = scan.max_file_size.or(self.max_file_size);
+        self.threads = scan.threads.unwrap_or(self.threads);
+        self.fail_on = scan.fail_on.unwrap_or(self.fail_on);
+        let limits = &mut self.limits;
+        limits.max_member_bytes = scan.max_member_bytes.unwrap_or(limits.max_member_bytes);
+        limits.max_file_bytes = scan.max_file_bytes.unwrap_or(limits.max_file_bytes);
+        limits.max_ratio = scan.max_ratio.unwrap_or(limits.max_ratio);
+        limits.ratio_floor = scan.ratio_floor.unwrap_or(limits.ratio_floor);
+        limits.max_depth = scan.max_depth.unwrap_or(limits.max_depth);
+        limits.max_members = scan.max_members.unwrap_or(limits.max_members);
+        self.allow = config.allow;
+        self.custom_rules = CustomRules::new(config.rules);
+        self.config_file = Some(config.path);
+    }
+
+    /// Every rule of this run: the built-in ones, then the config's, as printers list them.
+    pub fn rules(&self) -> Vec<Rule> {
+        let mut rules = crate::rules::builtin_rules();
+        rules.extend(self.custom_rules.rules().iter().map(|r| r.rule()));
+        rules
     }
 
     fn apply_common(&mut self, common: &CommonArgs) {

@@ -4,6 +4,8 @@
 //! [`Options`], call [`scan`], print the [`Report`] with [`report::print`], and map it to
 //! an exit code with [`report::ExitStatus`].
 
+pub mod allow;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod detect;
@@ -47,6 +49,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         },
     };
     report.finish();
+    allow::suppress(&opts.allow, opts.baseline.as_ref(), &mut report);
     report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

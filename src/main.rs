@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use pkscan::cli::{Cli, Command, FormatArg, RulesArgs};
+use pkscan::cli::{Cli, Command, FormatArg, InitArgs, RulesArgs};
 use pkscan::config::{ColorChoice, Options};
 use pkscan::report::{self, ExitStatus, PrintOptions};
 
@@ -34,6 +34,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             emit(&opts, &report)
         }
         Command::Rules(args) => list_rules(&args),
+        Command::Init(args) => init(&args),
     }
 }
 
@@ -46,7 +47,7 @@ fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
         fail_on: Some(opts.fail_on),
         root_uri: None,
     };
-    let rules = pkscan::rules::builtin_rules();
+    let rules = opts.rules();
     match &opts.output {
         Some(path) => {
             colored::control::set_override(false);
@@ -98,13 +99,27 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {
-    let rules = pkscan::rules::builtin_rules();
+    let rules = Options::from_rules_args(args)?.rules();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match args.format {
         FormatArg::Json => pkscan::report::rules::print_json(&rules, &mut out),
         _ => pkscan::report::rules::print_text(&rules, &mut out),
     };
     match result.and_then(|_| out.flush()) {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(ExitStatus::Clean),
+    }
+}
+
+fn init(args: &InitArgs) -> Result<ExitStatus> {
+    let path = pkscan::config::file::init(std::path::Path::new("."), args.force)?;
+    let mut out = io::stdout().lock();
+    let written = writeln!(
+        out,
+        "wrote {}: every setting at its default; edit it, then run `pkscan scan`",
+        pkscan::source::display_path(&path)
+    );
+    match written {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err.into()),
         _ => Ok(ExitStatus::Clean),
     }

@@ -186,6 +186,7 @@ impl<'o> Engine<'o> {
             |buf, start, end| is_served(&traits, blob, buf, start, end),
             candidates,
         );
+        self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
         candidates.sort_by_key(|c| c.start);
         for candidate in candidates.drain(..) {
             self.record(window, &candidate, cursor, blob, out);
@@ -216,7 +217,10 @@ impl<'o> Engine<'o> {
         let excerpt_start =
             char_boundary(bytes, start.saturating_sub(LINE_TEXT_BYTES).max(line_start));
         let excerpt_end = (end + LINE_TEXT_BYTES).min(line_end);
-        let rule = candidate.rule.rule();
+        let rule = match candidate.custom.and_then(|i| self.opts.custom_rules.get(i)) {
+            Some(custom) => custom.rule(),
+            None => candidate.rule.rule(),
+        };
         let mut decoded = blob.layers.clone();
         decoded.extend(candidate.layers.iter().copied());
         out.findings.push(Finding {

@@ -6,6 +6,7 @@
 
 pub mod asset;
 pub mod classify;
+pub mod custom;
 pub mod placeholder;
 pub mod shape;
 
@@ -27,6 +28,9 @@ pub struct Candidate {
     pub rule: KeyRule,
     /// Layers through which the key or its deciding context was seen, outermost first.
     pub layers: Vec<Layer>,
+    /// Set for a `[[rule]]` match: the index of its rule in `CustomRules` (and `rule` is
+    /// then meaningless).
+    pub custom: Option<usize>,
 }
 
 /// Calls `found(start, end)` for every key-shaped token starting in `buf[from..until]`.
@@ -81,7 +85,7 @@ pub fn find_candidates(
 ) {
     for_each_key(buf, from, until, |start, end| {
         let (rule, layers) = classify(buf, start, end, || is_served(buf, start, end));
-        out.push(Candidate { start, end, rule, layers });
+        out.push(Candidate { start, end, rule, layers, custom: None });
     });
 }
 

@@ -107,7 +107,7 @@ pub fn print(
 ) -> io::Result<()> {
     use crate::config::Format;
     match format {
-        Format::Text => text::print(report, opts, out),
+        Format::Text => text::print(report, rules, opts, out),
         Format::Json => json::print(report, opts, out),
         Format::Sarif => sarif::print(report, rules, opts, out),
         Format::Github => github::print(report, opts, out),

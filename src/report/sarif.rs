@@ -76,7 +76,11 @@ fn rule(rule: &Rule) -> Value {
             "security-severity": security_severity(rule.severity),
             "precision": if rule.severity == Severity::Low { "medium" } else { "high" },
             "problem.severity": problem_severity(rule.severity),
-            "tags": ["security", "secrets", "klaviyo", "external/cwe/cwe-798"],
+            "tags": if rule.builtin {
+                json!(["security", "secrets", "klaviyo", "external/cwe/cwe-798"])
+            } else {
+                json!(["security", "secrets", "external/cwe/cwe-798"])
+            },
         },
     })
 }

@@ -8,9 +8,14 @@ use colored::{ColoredString, Colorize};
 
 use crate::finding::{Finding, Report, Severity};
 use crate::report::{escape_control, PrintOptions};
-use crate::rules::KeyRule;
+use crate::rules::Rule;
 
-pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn print(
+    report: &Report,
+    rules: &[Rule],
+    opts: &PrintOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut current: Option<&str> = None;
     for f in &report.findings {
         if current != Some(f.path.as_str()) {
@@ -20,7 +25,7 @@ pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::R
             writeln!(out, "{}", escape_control(&f.path).purple().bold())?;
             current = Some(&f.path);
         }
-        print_finding(f, opts, out)?;
+        print_finding(f, rules, opts, out)?;
     }
     if !report.errors.is_empty() {
         if current.is_some() {
@@ -37,7 +42,12 @@ pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::R
     writeln!(out, "{}", summary_line(report))
 }
 
-fn print_finding(f: &Finding, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+fn print_finding(
+    f: &Finding,
+    rules: &[Rule],
+    opts: &PrintOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let position = format!("{}:{}", f.line, f.column);
     writeln!(
         out,
@@ -65,14 +75,10 @@ fn print_finding(f: &Finding, opts: &PrintOptions, out: &mut dyn Write) -> io::R
             escape_control(&commit.summary)
         )?;
     }
-    if let Some(fix) = fix_for(&f.rule_id) {
-        writeln!(out, "{indent}{} {fix}", "fix:".bold())?;
+    if let Some(rule) = rules.iter().find(|r| r.id == f.rule_id).filter(|r| !r.fix.is_empty()) {
+        writeln!(out, "{indent}{} {}", "fix:".bold(), escape_control(&rule.fix))?;
     }
     Ok(())
-}
-
-fn fix_for(rule_id: &str) -> Option<String> {
-    KeyRule::ALL.iter().find(|r| r.id() == rule_id).map(|r| r.rule().fix.into_owned())
 }
 
 fn severity_label(severity: Severity) -> ColoredString {

@@ -1,0 +1,319 @@
+//! Custom rules from `[[rule]]` in `.pkscan.toml`: a regex per rule, optionally behind a
+//! literal keyword prefilter, run over the same windows as the built-in detector.
+//!
+//! With keywords, one Aho-Corasick pass finds every keyword in the window and the rule's
+//! regex runs only within [`CONTEXT`] bytes of each hit; without keywords the regex runs
+//! over the window. Either way a hit belongs to the window where its secret starts in
+//! `[from, until)`, so a match straddling two windows is reported once. This module does
+//! not know about files, lines or reports: it hands back byte offsets as [`Candidate`]s.
+
+use std::borrow::Cow;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+use crate::detect::Candidate;
+use crate::finding::Severity;
+use crate::rules::{KeyRule, Rule};
+
+/// How far from a keyword hit a match may start or end, and how far before `from` an
+/// unkeyed search starts so that it sees whole tokens. The scanner keeps at least this
+/// much context on both sides of a window's scanned range.
+pub const CONTEXT: usize = 1 << 10;
+
+/// Why a custom rule could not be built; the config layer adds file and line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CustomRuleError {
+    #[error("invalid regex: {0}")]
+    Regex(String),
+    #[error("the regex matches the empty string, so it would match everywhere")]
+    MatchesEmpty,
+    #[error("a keyword is empty; remove it or give the literal text the secret starts with")]
+    EmptyKeyword,
+}
+
+/// One rule from the config, compiled.
+#[derive(Clone, Debug)]
+pub struct CustomRule {
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub help: String,
+    regex: Regex,
+    /// Index of the named group `secret`, when the regex has one.
+    secret_group: Option<usize>,
+    keywords: Vec<String>,
+}
+
+impl CustomRule {
+    /// Compiles `regex`; `keywords` are literal, ASCII-case-insensitive prefilters.
+    pub fn new(
+        id: String,
+        regex: &str,
+        keywords: Vec<String>,
+        severity: Severity,
+        title: String,
+        help: String,
+    ) -> Result<CustomRule, CustomRuleError> {
+        let compiled = regex::bytes::RegexBuilder::new(regex)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| CustomRuleError::Regex(describe_regex_error(&e)))?;
+        if compiled.is_match(b"") {
+            return Err(CustomRuleError::MatchesEmpty);
+        }
+        if keywords.iter().any(String::is_empty) {
+            return Err(CustomRuleError::EmptyKeyword);
+        }
+        let secret_group = compiled.capture_names().position(|name| name == Some("secret"));
+        Ok(CustomRule { id, severity, title, help, regex: compiled, secret_group, keywords })
+    }
+
+    pub fn regex(&self) -> &str {
+        self.regex.as_str()
+    }
+
+    pub fn keywords(&self) -> &[String] {
+        &self.keywords
+    }
+
+    /// The rule as `pkscan rules`, SARIF and the text report show it.
+    pub fn rule(&self) -> Rule {
+        let fix = self.help.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        Rule {
+            id: Cow::Owned(self.id.clone()),
+            severity: self.severity,
+            title: Cow::Owned(self.title.clone()),
+            message: Cow::Owned(format!("{} (custom rule {}).", self.title, self.id)),
+            fix: Cow::Owned(fix.trim().to_string()),
+            help: Cow::Owned(self.help.clone()),
+            builtin: false,
+        }
+    }
+
+    /// The span of the secret in the match found at or after `at`: the group `secret`
+    /// when it took part, else the whole match.
+    fn next_match(&self, haystack: &[u8], at: usize) -> Option<(usize, usize, usize)> {
+        let caps = self.regex.captures_at(haystack, at)?;
+        let whole = caps.get(0).expect("group 0 always takes part in a match");
+        let secret = self.secret_group.and_then(|g| caps.get(g)).unwrap_or(whole);
+        Some((secret.start(), secret.end(), whole.end()))
+    }
+}
+
+/// The regex crate's message on one line: a syntax error's last line says what is wrong
+/// (the lines above it draw the pattern and a caret).
+pub fn describe_regex_error(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    last.trim_start_matches("error: ").to_string()
+}
+
+/// Every custom rule of a run, with one keyword automaton over all of them.
+#[derive(Clone, Debug, Default)]
+pub struct CustomRules {
+    rules: Vec<CustomRule>,
+    keywords: Option<AhoCorasick>,
+    /// The rule each keyword pattern belongs to.
+    keyword_rule: Vec<usize>,
+}
+
+impl CustomRules {
+    pub fn new(rules: Vec<CustomRule>) -> CustomRules {
+        let mut patterns = Vec::new();
+        let mut keyword_rule = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            for keyword in &rule.keywords {
+                patterns.push(keyword.as_bytes());
+                keyword_rule.push(index);
+            }
+        }
+        let keywords = (!patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .expect("non-empty literal keywords always build an automaton")
+        });
+        CustomRules { rules, keywords, keyword_rule }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rules(&self) -> &[CustomRule] {
+        &self.rules
+    }
+
+    /// The rule of a candidate this set produced.
+    pub fn get(&self, index: usize) -> Option<&CustomRule> {
+        self.rules.get(index)
+    }
+
+    /// Appends a candidate for every match whose secret starts in `buf[from..until]`.
+    pub fn find_candidates(&self, buf: &[u8], from: usize, until: usize, out: &mut Vec<Candidate>) {
+        let until = until.min(buf.len());
+        if self.rules.is_empty() || from >= until {
+            return;
+        }
+        let regions = self.regions(buf, from, until);
+        for (index, rule) in self.rules.iter().enumerate() {
+            for &(start, end) in &regions[index] {
+                search(rule, &buf[..end], start, from, until, |s, e| {
+                    out.push(Candidate {
+                        start: s,
+                        end: e,
+                        rule: KeyRule::Generic,
+                        layers: Vec::new(),
+                        custom: Some(index),
+                    });
+                });
+            }
+        }
+    }
+
+    /// For each rule, the sorted, disjoint byte ranges its regex must search.
+    fn regions(&self, buf: &[u8], from: usize, until: usize) -> Vec<Vec<(usize, usize)>> {
+        let lo = from.saturating_sub(CONTEXT);
+        let hi = (until + CONTEXT).min(buf.len());
+        let mut regions: Vec<Vec<(usize, usize)>> = self
+            .rules
+            .iter()
+            .map(|r| if r.keywords.is_empty() { vec![(lo, buf.len())] } else { Vec::new() })
+            .collect();
+        if let Some(automaton) = &self.keywords {
+            for hit in automaton.find_overlapping_iter(&buf[lo..hi]) {
+                let rule = self.keyword_rule[hit.pattern().as_usize()];
+                let start = (lo + hit.start()).saturating_sub(CONTEXT);
+                let end = (lo + hit.end() + CONTEXT).min(buf.len());
+                regions[rule].push((start, end));
+            }
+        }
+        regions.iter_mut().for_each(merge);
+        regions
+    }
+}
+
+/// Sorts ranges and merges those that overlap or touch, so no byte is searched twice.
+/// (Overlapping keyword hits arrive in order of their end, not their start.)
+fn merge(ranges: &mut Vec<(usize, usize)>) {
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for &(start, end) in ranges.iter() {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    *ranges = merged;
+}
+
+/// Runs `rule` over `haystack[at..]` and reports secrets starting in `[from, until)`.
+fn search(
+    rule: &CustomRule,
+    haystack: &[u8],
+    mut at: usize,
+    from: usize,
+    until: usize,
+    mut found: impl FnMut(usize, usize),
+) {
+    while at <= haystack.len() {
+        let Some((start, end, match_end)) = rule.next_match(haystack, at) else {
+            return;
+        };
+        if start >= until {
+            return;
+        }
+        if start >= from && end > start {
+            found(start, end);
+        }
+        // A regex that cannot match "" may still match empty elsewhere (`\b`); the search
+        // must move forward all the same.
+        at = if match_end > at { match_end } else { at + 1 };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(regex: &str, keywords: &[&str]) -> CustomRule {
+        CustomRule::new(
+            "acme".into(),
+            regex,
+            keywords.iter().map(|k| k.to_string()).collect(),
+            Severity::High,
+            "Acme token".into(),
+            "Rotate it.".into(),
+        )
+        .unwrap()
+    }
+
+    fn spans(rules: &CustomRules, text: &str, from: usize, until: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        rules.find_candidates(text.as_bytes(), from, until, &mut out);
+        out.sort_by_key(|c| c.start);
+        out.iter().map(|c| (c.start, c.end)).collect()
+    }
+
+    #[test]
+    fn the_secret_group_is_the_secret_else_the_whole_match() {
+        let text = "x = acme_live_0123456789abcdef; y";
+        let grouped = CustomRules::new(vec![rule(r"acme_live_(?P<secret>[0-9a-f]{16})", &[])]);
+        assert_eq!(spans(&grouped, text, 0, text.len()), vec![(14, 30)]);
+        let whole = CustomRules::new(vec![rule(r"acme_live_[0-9a-f]{16}", &[])]);
+        assert_eq!(spans(&whole, text, 0, text.len()), vec![(4, 30)]);
+    }
+
+    #[test]
+    fn keywords_gate_the_regex_case_insensitively() {
+        let rules = CustomRules::new(vec![rule(r"[0-9a-f]{16}", &["ACME_KEY"])]);
+        let text = "token 0123456789abcdef\nacme_key=fedcba9876543210\n";
+        assert_eq!(spans(&rules, text, 0, text.len()), vec![(32, 48)]);
+    }
+
+    #[test]
+    fn a_match_belongs_to_the_window_where_its_secret_starts() {
+        let rules = CustomRules::new(vec![rule(r"acme_[a-z]{8}", &["acme_"])]);
+        let text = "..acme_abcdefgh..acme_ijklmnop";
+        assert_eq!(spans(&rules, text, 0, 10), vec![(2, 15)]);
+        assert_eq!(spans(&rules, text, 10, text.len()), vec![(17, 30)]);
+        let unkeyed = CustomRules::new(vec![rule(r"acme_[a-z]{8}", &[])]);
+        assert_eq!(spans(&unkeyed, text, 3, text.len()), vec![(17, 30)]);
+    }
+
+    #[test]
+    fn overlapping_keyword_hits_give_one_finding() {
+        let rules = CustomRules::new(vec![rule(r"acme_[a-z]{8}", &["acme", "acme_", "cme"])]);
+        let text = "acme_abcdefgh acme_abcdefgh";
+        assert_eq!(spans(&rules, text, 0, text.len()), vec![(0, 13), (14, 27)]);
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        let err = |regex: &str, kw: &[&str]| {
+            CustomRule::new(
+                "x".into(),
+                regex,
+                kw.iter().map(|k| k.to_string()).collect(),
+                Severity::Low,
+                String::new(),
+                String::new(),
+            )
+            .unwrap_err()
+        };
+        assert!(matches!(err("acme_[", &[]), CustomRuleError::Regex(_)));
+        assert_eq!(err("a*", &[]), CustomRuleError::MatchesEmpty);
+        assert_eq!(err("ab", &[""]), CustomRuleError::EmptyKeyword);
+    }
+
+    #[test]
+    fn non_utf8_and_binary_input_is_searched_without_panic() {
+        let rules = CustomRules::new(vec![rule(r"(?-u)acme_[\x00-\xff]{4}", &["acme_"])]);
+        let text = b"\xff\xfeacme_\x00\x01\x02\x03\xff";
+        let mut out = Vec::new();
+        rules.find_candidates(text, 0, text.len(), &mut out);
+        assert_eq!(out.iter().map(|c| (c.start, c.end)).collect::<Vec<_>>(), vec![(2, 11)]);
+    }
+}
