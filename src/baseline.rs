@@ -124,12 +124,12 @@ mod tests {
         let err = |text: &str| format!("{:#}", Baseline::parse(text.as_bytes()).unwrap_err());
         assert_eq!(
             err("{\"version\": 1,"),
-            "is not a pkscan JSON report (line 1, column 14: EOF while parsing an object); \
+            "is not a pkscan JSON report (line 1, column 14: EOF while parsing a value); \
              write one with `pkscan scan --format json --output FILE`"
         );
         assert_eq!(
             err(r#"{"$schema":"x","version":"2.1.0","runs":[]}"#),
-            "is not a pkscan JSON report (line 1, column 33: expected u32, found a string); \
+            "is not a pkscan JSON report (line 1, column 32: expected u32, found a string); \
              write one with `pkscan scan --format json --output FILE`"
         );
         assert_eq!(

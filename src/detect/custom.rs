@@ -269,8 +269,12 @@ mod tests {
     #[test]
     fn keywords_gate_the_regex_case_insensitively() {
         let rules = CustomRules::new(vec![rule(r"[0-9a-f]{16}", &["ACME_KEY"])]);
-        let text = "token 0123456789abcdef\nacme_key=fedcba9876543210\n";
-        assert_eq!(spans(&rules, text, 0, text.len()), vec![(32, 48)]);
+        let far = format!("token 0123456789abcdef{}", "\n".repeat(CONTEXT));
+        let text = format!("{far}acme_key=fedcba9876543210\n");
+        let at = far.len() + 9;
+        assert_eq!(spans(&rules, &text, 0, text.len()), vec![(at, at + 16)]);
+        let near = "token 0123456789abcdef\nacme_key=fedcba9876543210\n";
+        assert_eq!(spans(&rules, near, 0, near.len()), vec![(6, 22), (32, 48)], "within CONTEXT");
     }
 
     #[test]

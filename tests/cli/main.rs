@@ -1,6 +1,7 @@
 //! Integration tests: drive the `pkscan` binary (and the library) on fixture trees and on
 //! temp trees built in one call. Keys are synthetic, from [`key`] and [`newer_key`] only.
 
+mod config;
 mod core;
 
 use std::path::{Path, PathBuf};
