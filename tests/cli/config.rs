@@ -33,10 +33,13 @@ pub fn validate_sarif_if_available(sarif: &[u8]) {
     if !validator.exists() {
         return;
     }
-    let file = tempfile::Builder::new().suffix(".sarif").tempfile().unwrap();
-    std::fs::write(file.path(), sarif).unwrap();
-    let check =
-        std::process::Command::new("bash").arg(&validator).arg(file.path()).output().unwrap();
+    let file = tempfile::Builder::new().suffix(".sarif").tempfile().expect("temp file");
+    std::fs::write(file.path(), sarif).expect("write SARIF");
+    let check = std::process::Command::new("bash")
+        .arg(&validator)
+        .arg(file.path())
+        .output()
+        .expect("bash runs");
     assert!(
         check.status.success(),
         "validate-sarif.sh failed:\n{}\n{}",
