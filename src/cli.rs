@@ -22,7 +22,9 @@ pub enum Command {
     /// dist/ and *.map are usually git-ignored and are exactly where keys ship), but not
     /// inside .git/ directories: history is `pkscan git`'s job.
     ///
-    /// Example: pkscan scan --format sarif --output pkscan.sarif .
+    /// Settings come from .pkscan.toml at the root of the scanned git work tree (else the
+    /// current directory) or --config FILE; flags override them.
+    #[command(after_long_help = SCAN_EXAMPLES)]
     Scan(ScanArgs),
     /// List the rules, with their ids, severities and remediation help.
     Rules(RulesArgs),
@@ -31,6 +33,30 @@ pub enum Command {
     /// Refuses (exit 2) when one exists, unless --force.
     Init(InitArgs),
 }
+
+/// Shown after `pkscan scan --help`: an example of every option.
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  pkscan scan                                    the current directory
+  pkscan scan dist/ site/index.html              files and directories
+  cat bundle.js | pkscan scan -                  standard input
+  pkscan scan --format sarif --output pkscan.sarif .
+                                                 SARIF for GitHub code scanning
+  pkscan scan --format github                    annotations in a GitHub Actions log
+  pkscan scan --format json --show-secrets       full keys, for rotating them
+  pkscan scan --color never | less               plain text
+  pkscan scan --fail-on critical --strict        exit 1 only on critical findings, exit 2
+                                                 when anything could not be read
+  pkscan scan --threads 4 --follow --gitignore   4 workers, follow symlinks, skip ignored files
+  pkscan scan --exclude 'vendor/**' --exclude '*.min.css'
+                                                 do not read these paths
+  pkscan scan --max-file-size 500MiB             skip (and report) larger files
+  pkscan scan --no-decode dist/                  bytes as stored: no base64, gzip, zip...
+  pkscan scan --config ci/pkscan.toml            another configuration file
+  pkscan scan --format json --output pkscan-baseline.json
+                                                 record today's findings as a baseline...
+  pkscan scan --baseline pkscan-baseline.json    ...then report only new ones
+";
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -80,7 +106,8 @@ pub struct CommonArgs {
     #[arg(long, short = 'j', value_name = "N", help_heading = "Performance")]
     pub threads: Option<usize>,
 
-    /// Configuration file (default: .pkscan.toml at the scanned repository's root).
+    /// Configuration file, e.g. --config ci/pkscan.toml (default: .pkscan.toml at the root of
+    /// the scanned git work tree, else in the current directory).
     #[arg(long, value_name = "FILE", help_heading = "Configuration")]
     pub config: Option<PathBuf>,
 

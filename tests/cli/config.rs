@@ -28,7 +28,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 /// Runs the shared SARIF validator on `sarif` when it is installed beside the project.
-fn validate_sarif_if_available(sarif: &[u8]) {
+pub(crate) fn validate_sarif_if_available(sarif: &[u8]) {
     let validator = project_root().join("../shared/tools/validate-sarif.sh");
     if !validator.exists() {
         return;

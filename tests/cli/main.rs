@@ -3,6 +3,7 @@
 
 mod config;
 mod core;
+mod recipes;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
