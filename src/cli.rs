@@ -152,7 +152,8 @@ pub struct RulesArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 
-    /// Configuration file whose [[rule]] entries are listed too.
+    /// Configuration file whose custom rules are listed too, e.g. --config ci/pkscan.toml
+    /// (default: .pkscan.toml at the root of the git work tree, else in the current directory).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
