@@ -26,6 +26,19 @@ pub enum Command {
     /// current directory) or --config FILE; flags override them.
     #[command(after_long_help = SCAN_EXAMPLES)]
     Scan(ScanArgs),
+    /// Scan a git repository's history: every commit reachable from any ref (default: .).
+    ///
+    /// Each key is reported once per path, with the commit that introduced it (author,
+    /// date, summary), even when a later commit removed it: anyone with a clone still has
+    /// it. Each distinct file version is read once, however many commits hold it.
+    ///
+    /// With --staged, only the lines the staged change adds are checked (for a pre-commit
+    /// hook): not unstaged edits, not lines already committed.
+    ///
+    /// Examples: pkscan git --format sarif --output pkscan.sarif
+    ///           pkscan git --range origin/main..HEAD
+    ///           pkscan git --staged
+    Git(GitArgs),
     /// List the rules, with their ids, severities and remediation help.
     Rules(RulesArgs),
     /// Write a commented .pkscan.toml with the defaults in the current directory.
@@ -66,6 +79,40 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub walk: WalkArgs,
+
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository, or any folder inside it (found upwards, as git does).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Only the lines the staged change adds (the index against HEAD), for pre-commit hooks.
+    #[arg(long, conflicts_with_all = ["branch", "range"], help_heading = "History")]
+    pub staged: bool,
+
+    /// Only commits reachable from REF (a branch, tag or commit) instead of every ref.
+    #[arg(long, value_name = "REF", conflicts_with = "range", help_heading = "History")]
+    pub branch: Option<String>,
+
+    /// Only commits reachable from B but not from A, e.g. --range origin/main..HEAD for a
+    /// pull request; a key already in A is not reported.
+    #[arg(long, value_name = "A..B", help_heading = "History")]
+    pub range: Option<String>,
+
+    /// Skip paths matching this gitignore-style glob (repeatable), e.g. --exclude 'vendor/**'.
+    #[arg(long, value_name = "GLOB", help_heading = "Walk")]
+    pub exclude: Vec<String>,
+
+    /// Skip file versions larger than this (e.g. 500MiB); default: no limit.
+    #[arg(long, value_name = "SIZE", help_heading = "Walk")]
+    pub max_file_size: Option<String>,
 
     #[command(flatten)]
     pub decode: DecodeArgs,

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::allow::Allowlist;
 use crate::baseline::Baseline;
-use crate::cli::{ColorArg, CommonArgs, FormatArg, RulesArgs, ScanArgs, SeverityArg};
+use crate::cli::{ColorArg, CommonArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg};
 use crate::detect::custom::CustomRules;
 use crate::finding::Severity;
 use crate::rules::Rule;
@@ -185,6 +185,20 @@ impl Options {
         rules
     }
 
+    /// Options for `pkscan git`; the repository is the one scanned path.
+    pub fn from_git_args(args: &GitArgs) -> Result<Options> {
+        let mut opts = Options { paths: vec![args.repo.clone()], ..Options::default() };
+        opts.apply_files(&args.common)?;
+        opts.apply_common(&args.common);
+        opts.exclude.extend(args.exclude.iter().cloned());
+        if let Some(size) = &args.max_file_size {
+            opts.max_file_size =
+                Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
+        }
+        opts.decode = !args.decode.no_decode;
+        Ok(opts)
+    }
+
     fn apply_common(&mut self, common: &CommonArgs) {
         self.format = match common.format {
             FormatArg::Text => Format::Text,
@@ -214,6 +228,17 @@ impl Options {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         }
+    }
+}
+
+/// What `pkscan git` selects, from its arguments; the caller decides on the progress bar.
+pub fn git_options(args: &GitArgs) -> crate::GitOptions {
+    crate::GitOptions {
+        repo: args.repo.clone(),
+        staged: args.staged,
+        branch: args.branch.clone(),
+        range: args.range.clone(),
+        progress: false,
     }
 }
 

@@ -218,8 +218,13 @@ impl Report {
     /// Sorts findings and errors into the contract's order, drops exact duplicates and
     /// brings the summary's counts in line. Called once, before printing.
     pub fn finish(&mut self) {
-        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        self.findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+        // In git mode two keys can sit at the same place in different commits: the key
+        // and the commit break ties, so order and dedup stay exact.
+        let tie =
+            |f: &Finding| (f.secret.expose().to_string(), f.commit.as_ref().map(|c| c.id.clone()));
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then_with(|| tie(a).cmp(&tie(b))));
+        self.findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && tie(a) == tie(b));
         self.errors.sort();
         self.errors.dedup();
         self.summary.findings = self.findings.len() as u64;

@@ -22,6 +22,7 @@ use anyhow::{Context, Result};
 
 pub use config::Options;
 pub use finding::{Finding, Report, Severity};
+pub use source::git::GitOptions;
 
 /// Scans `opts.paths` (files, directories, or `-` for stdin) and returns the sorted report.
 pub fn scan(opts: &Options) -> Result<Report> {
@@ -37,6 +38,25 @@ pub fn scan(opts: &Options) -> Result<Report> {
     if !stdin.is_empty() {
         source::scan_stdin(&engine, &mut collected);
     }
+    Ok(finish_report(opts, collected, None, started))
+}
+
+/// Scans a git repository's history, or with `git.staged` only what the staged change
+/// adds, and returns the sorted report. Not being in a repository is an error.
+pub fn scan_git(opts: &Options, git: &GitOptions) -> Result<Report> {
+    let started = Instant::now();
+    let engine = scan::Engine::new(opts);
+    let (collected, history_partial) = source::git::scan(&engine, git)?;
+    Ok(finish_report(opts, collected, history_partial, started))
+}
+
+/// The report of a run: sorted, then allowlist and baseline applied, then timed.
+fn finish_report(
+    opts: &Options,
+    collected: scan::Collector,
+    history_partial: Option<bool>,
+    started: Instant,
+) -> Report {
     let mut report = Report {
         findings: collected.findings,
         errors: collected.errors,
@@ -45,11 +65,12 @@ pub fn scan(opts: &Options) -> Result<Report> {
             bytes_scanned: collected.bytes_scanned,
             allowed: collected.allowed,
             skipped: collected.skipped,
+            history_partial,
             ..finding::Summary::default()
         },
     };
     report.finish();
     allow::suppress(&opts.allow, opts.baseline.as_ref(), &mut report);
     report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    report
 }

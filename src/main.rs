@@ -33,6 +33,22 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             let report = pkscan::scan(&opts)?;
             emit(&opts, &report)
         }
+        Command::Git(args) => {
+            let opts = Options::from_git_args(&args)?;
+            let mut git = pkscan::config::git_options(&args);
+            git.progress = !git.staged && io::stderr().is_terminal();
+            let report = pkscan::scan_git(&opts, &git)?;
+            if report.summary.history_partial == Some(true) {
+                #[allow(clippy::print_stderr)] // a note the user must see, beside the report
+                {
+                    eprintln!(
+                        "pkscan: note: this is a shallow clone, so history was scanned only as \
+                         far as it goes (run `git fetch --unshallow` for all of it)"
+                    );
+                }
+            }
+            emit(&opts, &report)
+        }
         Command::Rules(args) => list_rules(&args),
         Command::Init(args) => init(&args),
     }

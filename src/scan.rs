@@ -158,7 +158,6 @@ impl<'o> Engine<'o> {
     }
 
     /// Scans a blob that is already in memory (git objects, decoded views).
-    #[allow(dead_code)] // git blobs and decoded views call it
     pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
         let window = Window { bytes, base: 0 };
         let mut candidates = Vec::new();

@@ -130,7 +130,7 @@ pub(crate) fn scan_paths(
     Ok(collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
-fn build_excludes(globs: &[String]) -> Result<Gitignore> {
+pub(crate) fn build_excludes(globs: &[String]) -> Result<Gitignore> {
     let mut builder = GitignoreBuilder::new("");
     for glob in globs {
         builder.add_line(None, glob).with_context(|| format!("invalid exclude glob {glob:?}"))?;

@@ -1,7 +1,9 @@
-//! Where bytes come from: the file tree (`fs`) and standard input. Each source turns what
+//! Where bytes come from: the file tree (`fs`), git history and the index (`git`), and
+//! standard input. Each source turns what
 //! it reads into `scan::Blob`s and hands them to the engine; none of them classifies.
 
 pub(crate) mod fs;
+pub mod git;
 
 use std::io::Read;
 use std::path::Path;

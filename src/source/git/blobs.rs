@@ -1,0 +1,149 @@
+//! The blob scanners: worker threads, each with its own repository handle (and so its own
+//! pack cache), that read every distinct blob the walk sends them once and scan it. Only
+//! blobs with findings are kept, with those findings; everything else is just counted.
+//! Memory holds one blob per worker, never the history.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::Receiver;
+use gix::objs::Find;
+use gix::ObjectId;
+
+use crate::finding::Finding;
+use crate::scan::{Collector, Engine};
+
+/// A blob to scan, under the first path it was met at.
+pub(crate) struct Job {
+    pub blob: u32,
+    pub id: ObjectId,
+    pub path: u32,
+    pub path_text: String,
+}
+
+/// Counters the progress bar reads while the scan runs.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub commits: AtomicU64,
+    pub blobs: AtomicU64,
+    pub bytes: AtomicU64,
+    pub flagged: AtomicU64,
+}
+
+/// What the scanners found: blobs with findings (and the path they were scanned under),
+/// plus the counts and errors of every blob.
+#[derive(Default)]
+pub(crate) struct Scanned {
+    pub flagged: Vec<(u32, u32, Vec<Finding>)>,
+    pub out: Collector,
+}
+
+impl Scanned {
+    fn merge(&mut self, other: Scanned) {
+        self.flagged.extend(other.flagged);
+        self.out.merge(other.out);
+    }
+}
+
+/// Pack cache per worker: deltas of one file's versions share bases, so a modest cache
+/// saves most re-inflation while keeping the peak memory of all workers bounded.
+const PACK_CACHE_BYTES: usize = 32 << 20;
+
+/// Runs `threads` scanners until `jobs` is closed and drained.
+pub(crate) fn scan_all(
+    repo: &gix::ThreadSafeRepository,
+    engine: &Engine<'_>,
+    threads: usize,
+    jobs: Receiver<Job>,
+    counters: &Counters,
+) -> Scanned {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let jobs = jobs.clone();
+                scope.spawn(move || worker(repo, engine, jobs, counters))
+            })
+            .collect();
+        drop(jobs);
+        let mut all = Scanned::default();
+        for worker in workers {
+            match worker.join() {
+                Ok(scanned) => all.merge(scanned),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    })
+}
+
+/// A repository handle for one thread, with a bounded delta-base cache.
+pub(crate) fn handle(repo: &gix::ThreadSafeRepository) -> gix::Repository {
+    let mut handle = repo.to_thread_local();
+    handle.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::new(PACK_CACHE_BYTES))
+    });
+    handle.object_cache_size(0);
+    handle
+}
+
+fn worker(
+    repo: &gix::ThreadSafeRepository,
+    engine: &Engine<'_>,
+    jobs: Receiver<Job>,
+    counters: &Counters,
+) -> Scanned {
+    let handle = handle(repo);
+    let mut scanned = Scanned::default();
+    let mut buf = Vec::new();
+    for job in jobs {
+        let before = scanned.out.findings.len();
+        let Some(bytes) =
+            scan_one(&handle, engine, &job.id, &job.path_text, &mut buf, &mut scanned.out)
+        else {
+            continue;
+        };
+        counters.blobs.fetch_add(1, Ordering::Relaxed);
+        counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if scanned.out.findings.len() > before {
+            counters.flagged.fetch_add(1, Ordering::Relaxed);
+            let findings = scanned.out.findings.split_off(before);
+            scanned.flagged.push((job.blob, job.path, findings));
+        }
+    }
+    scanned
+}
+
+/// Reads blob `id` and scans it as the file at `path`; its findings go to `out`. Returns
+/// the blob's size, or `None` when it could not be read (then `out` has the error).
+pub(crate) fn scan_one(
+    handle: &gix::Repository,
+    engine: &Engine<'_>,
+    id: &ObjectId,
+    path: &str,
+    buf: &mut Vec<u8>,
+    out: &mut Collector,
+) -> Option<u64> {
+    let bytes = match handle.objects.try_find(id, buf) {
+        Ok(Some(data)) if data.kind == gix::object::Kind::Blob => data.data,
+        Ok(Some(data)) => {
+            out.error(path, format!("object {id}: expected a blob, found a {}", data.kind));
+            return None;
+        }
+        Ok(None) => {
+            out.error(path, format!("blob {id} is missing from the repository"));
+            return None;
+        }
+        Err(err) => {
+            out.error(path, format!("cannot read blob {id}: {err}"));
+            return None;
+        }
+    };
+    let size = bytes.len() as u64;
+    if let Some(max) = engine.opts.max_file_size.filter(|&max| size > max) {
+        out.error(path, format!("skipped: {size} bytes is over --max-file-size ({max} bytes)"));
+        return None;
+    }
+    engine.scan_bytes(bytes, &super::blob_at(path), out);
+    out.files_scanned += 1;
+    out.bytes_scanned += size;
+    Some(size)
+}

@@ -1,0 +1,142 @@
+//! `pkscan git`: which commits (every ref, `--branch`, `--range`), and the run that ties
+//! the walk, the blob scanners and the attribution together. The walk runs on the calling
+//! thread and hands each new blob to the scanners through a bounded channel, so reading
+//! trees and scanning blobs overlap and memory stays flat.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use gix::ObjectId;
+use ignore::gitignore::Gitignore;
+
+use super::blobs::{self, Counters, Job};
+use super::{attribute, walk, GitOptions};
+use crate::scan::{Collector, Engine};
+
+/// Jobs queued per scanner: enough to keep them busy while the walk reads a big tree.
+const QUEUE_PER_THREAD: usize = 256;
+
+/// Scans every commit `git` selects; returns what was found and whether the history is
+/// partial (a shallow clone).
+pub(crate) fn scan(
+    repo: &gix::ThreadSafeRepository,
+    engine: &Engine<'_>,
+    git: &GitOptions,
+    excludes: &Gitignore,
+) -> Result<(Collector, bool)> {
+    let local = blobs::handle(repo);
+    let mut walker = local.clone();
+    // Trees are read twice (as a commit's and as its child's parent tree), close together.
+    walker.object_cache_size(16 << 20);
+    let (tips, hidden) = select(&local, git)?;
+    let threads = engine.opts.worker_threads();
+    let (sender, receiver) = crossbeam_channel::bounded::<Job>(threads * QUEUE_PER_THREAD);
+    let counters = Counters::default();
+    let done = AtomicBool::new(false);
+    let (history, scanned, sent) = std::thread::scope(|scope| {
+        let scanners = scope.spawn(|| blobs::scan_all(repo, engine, threads, receiver, &counters));
+        if git.progress {
+            scope.spawn(|| show_progress(&counters, &done));
+        }
+        let mut sent = Vec::new();
+        let history = walk::walk(
+            &walker,
+            &tips,
+            &hidden,
+            excludes,
+            &mut || {
+                counters.commits.fetch_add(1, Ordering::Relaxed);
+            },
+            &mut |blob, id, path, path_text| {
+                sent.resize(blob as usize + 1, false);
+                sent[blob as usize] = true;
+                // The scanners outlive the walk, so the channel only closes when it ends.
+                let _ = sender.send(Job { blob, id, path, path_text: path_text.to_string() });
+            },
+        );
+        drop(sender);
+        let scanned = scanners.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        done.store(true, Ordering::Relaxed);
+        (history, scanned, sent)
+    });
+    let mut out = Collector::default();
+    out.errors.extend(history.errors.iter().cloned());
+    out.files_scanned = scanned.out.files_scanned;
+    out.bytes_scanned = scanned.out.bytes_scanned;
+    out.allowed = scanned.out.allowed;
+    out.errors.extend(scanned.out.errors.iter().cloned());
+    let mut sent = sent;
+    sent.resize(history.blobs.len(), false);
+    attribute::attribute(&local, engine, &history, scanned, &sent, &mut out);
+    Ok((out, local.is_shallow()))
+}
+
+/// The commits to scan (tips) and those whose ancestry is excluded (`--range A..B`'s A).
+fn select(repo: &gix::Repository, git: &GitOptions) -> Result<(Vec<ObjectId>, Vec<ObjectId>)> {
+    if let Some(range) = &git.range {
+        let Some((from, to)) = range.split_once("..") else {
+            bail!("--range {range:?}: expected A..B, e.g. --range origin/main..HEAD");
+        };
+        if to.starts_with('.') {
+            bail!("--range {range:?}: A...B is not supported; use A..B");
+        }
+        let side = |rev: &str| if rev.is_empty() { "HEAD".to_string() } else { rev.to_string() };
+        return Ok((vec![resolve(repo, &side(to))?], vec![resolve(repo, &side(from))?]));
+    }
+    if let Some(branch) = &git.branch {
+        return Ok((vec![resolve(repo, branch)?], Vec::new()));
+    }
+    let mut tips = Vec::new();
+    if let Ok(head) = repo.head_id() {
+        tips.push(head.detach());
+    }
+    let refs = repo.references().context("cannot list the repository's references")?;
+    for reference in refs.all().context("cannot list the repository's references")? {
+        let Ok(mut reference) = reference else {
+            continue;
+        };
+        let Ok(id) = reference.peel_to_id() else {
+            continue; // a dangling ref: nothing to scan
+        };
+        let is_commit = repo
+            .find_header(id)
+            .map(|header| header.kind() == gix::object::Kind::Commit)
+            .unwrap_or(false);
+        if is_commit {
+            tips.push(id.detach());
+        }
+    }
+    tips.sort();
+    tips.dedup();
+    Ok((tips, Vec::new()))
+}
+
+fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId> {
+    let id = repo
+        .rev_parse_single(rev)
+        .map_err(|err| anyhow::anyhow!("{err}"))
+        .with_context(|| format!("cannot resolve revision {rev:?}"))?;
+    let object = id.object().with_context(|| format!("cannot read {rev:?} ({id})"))?;
+    let commit = object
+        .peel_to_commit()
+        .with_context(|| format!("revision {rev:?} does not name a commit"))?;
+    Ok(commit.id)
+}
+
+/// A spinner with the running counts, redrawn until `done`.
+fn show_progress(counters: &Counters, done: &AtomicBool) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(100));
+    while !done.load(Ordering::Relaxed) {
+        let mib = counters.bytes.load(Ordering::Relaxed) as f64 / (1 << 20) as f64;
+        bar.set_message(format!(
+            "{} commits, {} blobs, {mib:.1} MiB, {} with findings",
+            counters.commits.load(Ordering::Relaxed),
+            counters.blobs.load(Ordering::Relaxed),
+            counters.flagged.load(Ordering::Relaxed),
+        ));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bar.finish_and_clear();
+}

@@ -1,0 +1,142 @@
+//! Git repositories: the whole history (`pkscan git`) and the staged change
+//! (`pkscan git --staged`), read through gitoxide, never through `git` subprocesses.
+//!
+//! History is walked once: commits, then tree diffs against parents that skip unchanged
+//! subtrees by id ([`walk`]); every distinct blob is read and scanned once, in parallel
+//! with the walk ([`blobs`]); only blobs that had findings are then attributed to the
+//! commits that introduced them ([`attribute`]). This module owns what both modes share:
+//! finding the repository, commit metadata, and the blob-to-engine glue. It does not
+//! print: the progress bar is drawn only when the caller asks for it.
+
+pub(crate) mod attribute;
+pub(crate) mod blobs;
+pub(crate) mod history;
+pub(crate) mod staged;
+pub(crate) mod walk;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use gix::ObjectId;
+
+use crate::finding::CommitInfo;
+use crate::scan::{Blob, Collector, Engine};
+use crate::source::display_path;
+
+/// What `pkscan git` was asked to do, beside the shared [`crate::Options`].
+#[derive(Debug, Clone, Default)]
+pub struct GitOptions {
+    /// Where to start looking for the repository (upwards, as git does). Default: `.`.
+    pub repo: PathBuf,
+    /// Only the lines the staged change adds (index against `HEAD`).
+    pub staged: bool,
+    /// Only commits reachable from this revision, instead of every ref.
+    pub branch: Option<String>,
+    /// Only commits in `A..B` (reachable from B, not from A); an empty side means `HEAD`.
+    pub range: Option<String>,
+    /// Draw a progress bar on stderr (the caller decides: only when it is a terminal).
+    pub progress: bool,
+}
+
+/// Runs `pkscan git` as asked: the staged change or the history. Returns what was found
+/// and, for history, whether it is partial (a shallow clone).
+pub(crate) fn scan(engine: &Engine<'_>, git: &GitOptions) -> Result<(Collector, Option<bool>)> {
+    let repo = open(&git.repo)?;
+    let excludes = crate::source::fs::build_excludes(&engine.opts.exclude)?;
+    if git.staged {
+        let mut out = Collector::default();
+        staged::scan(&blobs::handle(&repo), engine, &excludes, &mut out)?;
+        return Ok((out, None));
+    }
+    let (out, partial) = history::scan(&repo, engine, git, &excludes)?;
+    Ok((out, Some(partial)))
+}
+
+/// Opens the repository that holds `dir`, searching upwards like git (and honouring
+/// `GIT_DIR` and `GIT_INDEX_FILE`, as a hook needs). Not finding one is an error the
+/// user can act on.
+pub(crate) fn open(dir: &Path) -> Result<gix::ThreadSafeRepository> {
+    let shown = display_path(dir);
+    if !dir.exists() {
+        bail!("cannot read {shown}: no such file or directory");
+    }
+    match gix::ThreadSafeRepository::discover_with_environment_overrides(dir) {
+        Ok(repo) => Ok(repo),
+        Err(gix::discover::Error::Discover(err)) => Err(anyhow::anyhow!(
+            "{shown} is not in a git repository ({err}); run `pkscan git` inside one, \
+             name one with `pkscan git PATH`, or use `pkscan scan` for plain files"
+        )),
+        Err(err) => Err(err).with_context(|| format!("cannot open the git repository at {shown}")),
+    }
+}
+
+/// A repository path (`/`-separated bytes) as findings show it: invalid UTF-8 as `\xNN`.
+pub(crate) fn path_text(path: &[u8]) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    display_path(Path::new(std::ffi::OsStr::from_bytes(path)))
+}
+
+/// The blob description the engine scans a repository file under: every path is relative
+/// to the repository root, which is also what fingerprints use.
+pub(crate) fn blob_at(path: &str) -> Blob {
+    Blob {
+        display: path.to_string(),
+        root_relative: path.to_string(),
+        traits_path: path.to_string(),
+        ..Blob::default()
+    }
+}
+
+/// Reads a commit's metadata for a finding's `commit` object.
+pub(crate) fn commit_info(repo: &gix::Repository, id: ObjectId) -> Result<CommitInfo> {
+    let commit = repo.find_commit(id).with_context(|| format!("cannot read commit {id}"))?;
+    let decoded = commit.decode().with_context(|| format!("cannot decode commit {id}"))?;
+    let author = decoded.author().with_context(|| format!("commit {id} has no valid author"))?;
+    let time = author.time().with_context(|| format!("commit {id} has an invalid author date"))?;
+    Ok(CommitInfo {
+        id: id.to_string(),
+        author_name: String::from_utf8_lossy(author.name).into_owned(),
+        author_email: String::from_utf8_lossy(author.email).into_owned(),
+        date: rfc3339(time.seconds, time.offset),
+        summary: summary(decoded.message),
+    })
+}
+
+/// Seconds since the epoch at a UTC offset (seconds east), as RFC 3339 with that offset.
+fn rfc3339(seconds: i64, offset: i32) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let offset = time::UtcOffset::from_whole_seconds(offset).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .map(|t| t.to_offset(offset))
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// git's `%s`: the message's first paragraph (leading blank lines skipped), its lines
+/// stripped of trailing whitespace and joined by single spaces.
+pub(crate) fn summary(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    let lines = text.split('\n').map(str::trim_end).skip_while(|l| l.is_empty());
+    lines.take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_is_the_first_paragraph_joined() {
+        assert_eq!(summary(b"Add key\n\nbody\n"), "Add key");
+        assert_eq!(summary(b"\n\nTwo\nlines  \n \nbody"), "Two lines");
+        assert_eq!(summary(b"one"), "one");
+        assert_eq!(summary(b""), "");
+    }
+
+    #[test]
+    fn dates_keep_the_author_offset() {
+        assert_eq!(rfc3339(1_546_300_800, 0), "2019-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_546_300_800, 3600), "2019-01-01T01:00:00+01:00");
+        assert_eq!(rfc3339(1_546_300_800, -5 * 3600 - 1800), "2018-12-31T18:30:00-05:30");
+    }
+}

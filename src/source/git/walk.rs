@@ -1,0 +1,346 @@
+//! One pass over the history: which commits to look at, and for each, the blobs it
+//! introduces at each path (a blob at a path that differs from what every parent holds
+//! there). Trees are diffed against the parents' trees and a subtree whose id matches a
+//! parent's is skipped whole, so the cost follows what changed, not commits × tree size.
+//! Blobs are interned as they are met so the scanner can start on each new one at once;
+//! nothing here reads a blob.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+
+use gix::bstr::BStr;
+use gix::objs::tree::EntryMode;
+use gix::objs::Find;
+use gix::ObjectId;
+use ignore::gitignore::Gitignore;
+
+use crate::finding::ScanError;
+
+/// A commit of the walk. `parents` index into [`History::commits`]; parents cut off by a
+/// shallow clone are absent.
+#[derive(Debug)]
+pub(crate) struct Commit {
+    pub id: ObjectId,
+    pub tree: ObjectId,
+    pub parents: Vec<u32>,
+    pub author_seconds: i64,
+    /// 1 for a root, else one more than the highest parent: an ancestor always has a
+    /// lower generation, which bounds ancestry searches.
+    pub generation: u32,
+    /// Reachable from the excluded side of `--range`: compared against, never reported.
+    pub hidden: bool,
+}
+
+/// `commit` holds `blob` at `path` while no parent holds that blob there.
+#[derive(Debug)]
+pub(crate) struct Introduction {
+    pub commit: u32,
+    pub path: u32,
+    pub blob: u32,
+    /// What each parent holds at `path`, in parent order (`None`: no blob there).
+    pub parent_blobs: Box<[Option<u32>]>,
+}
+
+/// Everything the walk learned; blobs and paths are interned to indices.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    pub commits: Vec<Commit>,
+    pub paths: Vec<String>,
+    pub blobs: Vec<ObjectId>,
+    pub introductions: Vec<Introduction>,
+    pub errors: Vec<ScanError>,
+}
+
+/// Interns paths and blobs as the diff meets them.
+#[derive(Default)]
+struct Tables {
+    paths: HashMap<Vec<u8>, u32>,
+    blobs: HashMap<ObjectId, u32>,
+}
+
+/// Walks the commits reachable from `tips` but not from `hidden_tips`, then diffs each
+/// one's tree against its parents'. `on_new_blob(index, id, path, path_text)` is called once for
+/// each blob the first time a commit introduces it, while the walk goes on.
+pub(crate) fn walk(
+    repo: &gix::Repository,
+    tips: &[ObjectId],
+    hidden_tips: &[ObjectId],
+    excludes: &Gitignore,
+    on_commit: &mut dyn FnMut(),
+    on_new_blob: &mut dyn FnMut(u32, ObjectId, u32, &str),
+) -> History {
+    let mut history = History::default();
+    let shallow: HashSet<ObjectId> = repo
+        .shallow_commits()
+        .ok()
+        .flatten()
+        .map(|commits| commits.iter().copied().collect())
+        .unwrap_or_default();
+    collect_commits(repo, hidden_tips, true, &shallow, &mut history);
+    collect_commits(repo, tips, false, &shallow, &mut history);
+    assign_generations(&mut history.commits);
+
+    let mut tables = Tables::default();
+    let mut differ = Differ::new(repo, excludes);
+    for index in 0..history.commits.len() {
+        let commit = &history.commits[index];
+        if commit.hidden {
+            continue;
+        }
+        on_commit();
+        let olds: Vec<Option<ObjectId>> =
+            commit.parents.iter().map(|&p| Some(history.commits[p as usize].tree)).collect();
+        let (id, tree) = (commit.id, commit.tree);
+        let mut found = Vec::new();
+        if let Err(err) = differ.diff(&tree, &olds, &mut |path, blob, parent_blobs| {
+            found.push((path.to_vec(), blob, parent_blobs.to_vec()));
+        }) {
+            history.errors.push(ScanError::new(format!("commit {id}"), err));
+        }
+        for (path, blob, parent_blobs) in found {
+            let path = intern_path(&mut tables, &mut history.paths, path);
+            let (blob, is_new) = intern_blob(&mut tables, &mut history.blobs, blob);
+            if is_new {
+                let id = history.blobs[blob as usize];
+                on_new_blob(blob, id, path, &history.paths[path as usize]);
+            }
+            let parent_blobs = parent_blobs
+                .into_iter()
+                .map(|b| b.map(|b| intern_blob(&mut tables, &mut history.blobs, b).0))
+                .collect();
+            history.introductions.push(Introduction {
+                commit: index as u32,
+                path,
+                blob,
+                parent_blobs,
+            });
+        }
+    }
+    history
+}
+
+fn intern_path(tables: &mut Tables, paths: &mut Vec<String>, path: Vec<u8>) -> u32 {
+    match tables.paths.entry(path) {
+        Entry::Occupied(e) => *e.get(),
+        Entry::Vacant(e) => {
+            paths.push(super::path_text(e.key()));
+            *e.insert(paths.len() as u32 - 1)
+        }
+    }
+}
+
+/// The blob's index, and whether this is the first time it is seen.
+fn intern_blob(tables: &mut Tables, blobs: &mut Vec<ObjectId>, id: ObjectId) -> (u32, bool) {
+    match tables.blobs.entry(id) {
+        Entry::Occupied(e) => (*e.get(), false),
+        Entry::Vacant(e) => {
+            blobs.push(id);
+            (*e.insert(blobs.len() as u32 - 1), true)
+        }
+    }
+}
+
+/// Adds every commit reachable from `tips` that is not yet known, children before
+/// parents (so consecutive diffs share trees in the object cache).
+fn collect_commits(
+    repo: &gix::Repository,
+    tips: &[ObjectId],
+    hidden: bool,
+    shallow: &HashSet<ObjectId>,
+    history: &mut History,
+) {
+    let mut index: HashMap<ObjectId, u32> =
+        history.commits.iter().enumerate().map(|(i, c)| (c.id, i as u32)).collect();
+    let mut parent_ids: Vec<Vec<ObjectId>> = history.commits.iter().map(|_| Vec::new()).collect();
+    let first_new = history.commits.len();
+    let mut stack: Vec<ObjectId> = tips.iter().rev().copied().collect();
+    let mut buf = Vec::new();
+    while let Some(id) = stack.pop() {
+        if index.contains_key(&id) {
+            continue;
+        }
+        let parsed = match read_commit(repo, &id, &mut buf) {
+            Ok(parsed) => parsed,
+            Err(message) => {
+                history.errors.push(ScanError::new(format!("commit {id}"), message));
+                continue;
+            }
+        };
+        let (tree, mut parents, author_seconds) = parsed;
+        if shallow.contains(&id) {
+            parents.clear();
+        }
+        stack.extend(parents.iter().rev().copied());
+        index.insert(id, history.commits.len() as u32);
+        history.commits.push(Commit {
+            id,
+            tree,
+            parents: Vec::new(),
+            author_seconds,
+            generation: 0,
+            hidden,
+        });
+        parent_ids.push(parents);
+    }
+    for (i, parents) in parent_ids.into_iter().enumerate().skip(first_new) {
+        history.commits[i].parents = parents.iter().filter_map(|p| index.get(p).copied()).collect();
+    }
+}
+
+/// Tree id, parent ids and author time of a commit, or why it cannot be read.
+fn read_commit(
+    repo: &gix::Repository,
+    id: &ObjectId,
+    buf: &mut Vec<u8>,
+) -> Result<(ObjectId, Vec<ObjectId>, i64), String> {
+    let data = match repo.objects.try_find(id, buf) {
+        Ok(Some(data)) => data,
+        Ok(None) => return Err("the commit object is missing".into()),
+        Err(err) => return Err(format!("cannot read the commit object: {err}")),
+    };
+    if data.kind != gix::object::Kind::Commit {
+        return Err(format!("expected a commit, found a {}", data.kind));
+    }
+    let commit = gix::objs::CommitRef::from_bytes(data.data, repo.object_hash())
+        .map_err(|err| format!("corrupt commit object: {err}"))?;
+    let seconds = commit.author().map(|a| a.seconds()).unwrap_or_default();
+    Ok((commit.tree(), commit.parents().collect(), seconds))
+}
+
+/// Generation numbers, computed parents first without recursion (histories are deep).
+fn assign_generations(commits: &mut [Commit]) {
+    let mut stack = Vec::new();
+    for start in 0..commits.len() {
+        if commits[start].generation != 0 {
+            continue;
+        }
+        stack.push(start);
+        while let Some(&top) = stack.last() {
+            let mut pending = false;
+            for &p in &commits[top].parents {
+                if commits[p as usize].generation == 0 {
+                    stack.push(p as usize);
+                    pending = true;
+                }
+            }
+            if !pending {
+                stack.pop();
+                let parents = &commits[top].parents;
+                let highest =
+                    parents.iter().map(|&p| commits[p as usize].generation).max().unwrap_or(0);
+                commits[top].generation = highest + 1;
+            }
+        }
+    }
+}
+
+/// Diffs trees, reusing buffers across calls.
+struct Differ<'r> {
+    repo: &'r gix::Repository,
+    excludes: &'r Gitignore,
+    pool: Vec<Vec<u8>>,
+    path: Vec<u8>,
+}
+
+type Emit<'e> = dyn FnMut(&[u8], ObjectId, &[Option<ObjectId>]) + 'e;
+
+impl<'r> Differ<'r> {
+    fn new(repo: &'r gix::Repository, excludes: &'r Gitignore) -> Differ<'r> {
+        Differ { repo, excludes, pool: Vec::new(), path: Vec::new() }
+    }
+
+    /// Emits every blob path below `new` whose blob no tree of `olds` holds at that path.
+    fn diff(
+        &mut self,
+        new: &ObjectId,
+        olds: &[Option<ObjectId>],
+        emit: &mut Emit<'_>,
+    ) -> Result<(), String> {
+        self.path.clear();
+        self.diff_tree(new, olds, emit)
+    }
+
+    fn diff_tree(
+        &mut self,
+        new: &ObjectId,
+        olds: &[Option<ObjectId>],
+        emit: &mut Emit<'_>,
+    ) -> Result<(), String> {
+        let hash = self.repo.object_hash();
+        let new_buf = self.read_tree(new)?;
+        let mut old_bufs = Vec::with_capacity(olds.len());
+        for old in olds {
+            old_bufs.push(match old {
+                Some(id) => Some(self.read_tree(id)?),
+                None => None,
+            });
+        }
+        let result = (|| {
+            let old_maps: Vec<HashMap<&BStr, (EntryMode, ObjectId)>> = old_bufs
+                .iter()
+                .map(|buf| buf.as_deref().map(|b| tree_map(b, hash)).unwrap_or_default())
+                .collect();
+            let entries = gix::objs::TreeRefIter::from_bytes(&new_buf, hash);
+            let mut sub_olds = Vec::with_capacity(olds.len());
+            for entry in entries {
+                let entry = entry.map_err(|err| format!("corrupt tree object {new}: {err}"))?;
+                let is_tree = entry.mode.is_tree();
+                if !is_tree && !entry.mode.is_blob() {
+                    continue; // symlinks and submodules hold no file content
+                }
+                sub_olds.clear();
+                sub_olds.extend(old_maps.iter().map(|map| match map.get(entry.filename) {
+                    Some((mode, id)) if mode.is_tree() == is_tree && !mode.is_link() => Some(*id),
+                    _ => None,
+                }));
+                if sub_olds.iter().any(|old| old.as_ref().map(|o| o.as_ref()) == Some(entry.oid)) {
+                    continue;
+                }
+                let depth = self.path.len();
+                if depth > 0 {
+                    self.path.push(b'/');
+                }
+                self.path.extend_from_slice(entry.filename);
+                if !self.is_excluded(is_tree) {
+                    if is_tree {
+                        let olds = sub_olds.clone();
+                        self.diff_tree(&entry.oid.to_owned(), &olds, emit)?;
+                    } else {
+                        emit(&self.path, entry.oid.to_owned(), &sub_olds);
+                    }
+                }
+                self.path.truncate(depth);
+            }
+            Ok(())
+        })();
+        self.pool.push(new_buf);
+        self.pool.extend(old_bufs.into_iter().flatten());
+        result
+    }
+
+    fn read_tree(&mut self, id: &ObjectId) -> Result<Vec<u8>, String> {
+        let mut buf = self.pool.pop().unwrap_or_default();
+        match self.repo.objects.try_find(id, &mut buf) {
+            Ok(Some(data)) if data.kind == gix::object::Kind::Tree => {}
+            Ok(Some(data)) => return Err(format!("expected tree {id}, found a {}", data.kind)),
+            Ok(None) => return Err(format!("tree object {id} is missing")),
+            Err(err) => return Err(format!("cannot read tree object {id}: {err}")),
+        }
+        Ok(buf)
+    }
+
+    fn is_excluded(&self, is_dir: bool) -> bool {
+        if self.excludes.is_empty() {
+            return false;
+        }
+        let path = super::path_text(&self.path);
+        self.excludes.matched(std::path::Path::new(&path), is_dir).is_ignore()
+    }
+}
+
+fn tree_map(data: &[u8], hash: gix::hash::Kind) -> HashMap<&BStr, (EntryMode, ObjectId)> {
+    gix::objs::TreeRefIter::from_bytes(data, hash)
+        .filter_map(Result::ok)
+        .map(|e| (e.filename, (e.mode, e.oid.to_owned())))
+        .collect()
+}
