@@ -3,6 +3,7 @@
 
 mod config;
 mod core;
+mod git;
 mod recipes;
 
 use std::path::{Path, PathBuf};

@@ -24,10 +24,9 @@ pub(crate) fn attribute(
     engine: &Engine<'_>,
     history: &History,
     scanned: Scanned,
-    sent: &[bool],
     out: &mut Collector,
 ) {
-    let mut cache = FindingCache::new(repo, engine, sent);
+    let mut cache = FindingCache::new(repo, engine, &history.sent);
     for (blob, path, findings) in scanned.flagged {
         cache.flagged.insert(blob);
         cache.findings.insert((blob, path), findings);

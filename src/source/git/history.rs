@@ -34,12 +34,11 @@ pub(crate) fn scan(
     let (sender, receiver) = crossbeam_channel::bounded::<Job>(threads * QUEUE_PER_THREAD);
     let counters = Counters::default();
     let done = AtomicBool::new(false);
-    let (history, scanned, sent) = std::thread::scope(|scope| {
+    let (history, scanned) = std::thread::scope(|scope| {
         let scanners = scope.spawn(|| blobs::scan_all(repo, engine, threads, receiver, &counters));
         if git.progress {
             scope.spawn(|| show_progress(&counters, &done));
         }
-        let mut sent = Vec::new();
         let history = walk::walk(
             &walker,
             &tips,
@@ -49,8 +48,6 @@ pub(crate) fn scan(
                 counters.commits.fetch_add(1, Ordering::Relaxed);
             },
             &mut |blob, id, path, path_text| {
-                sent.resize(blob as usize + 1, false);
-                sent[blob as usize] = true;
                 // The scanners outlive the walk, so the channel only closes when it ends.
                 let _ = sender.send(Job { blob, id, path, path_text: path_text.to_string() });
             },
@@ -58,7 +55,7 @@ pub(crate) fn scan(
         drop(sender);
         let scanned = scanners.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         done.store(true, Ordering::Relaxed);
-        (history, scanned, sent)
+        (history, scanned)
     });
     let mut out = Collector::default();
     out.errors.extend(history.errors.iter().cloned());
@@ -66,9 +63,7 @@ pub(crate) fn scan(
     out.bytes_scanned = scanned.out.bytes_scanned;
     out.allowed = scanned.out.allowed;
     out.errors.extend(scanned.out.errors.iter().cloned());
-    let mut sent = sent;
-    sent.resize(history.blobs.len(), false);
-    attribute::attribute(&local, engine, &history, scanned, &sent, &mut out);
+    attribute::attribute(&local, engine, &history, scanned, &mut out);
     Ok((out, local.is_shallow()))
 }
 

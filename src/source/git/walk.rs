@@ -48,6 +48,8 @@ pub(crate) struct History {
     pub paths: Vec<String>,
     pub blobs: Vec<ObjectId>,
     pub introductions: Vec<Introduction>,
+    /// Per blob: handed to the scanners (every blob some commit introduces is, once).
+    pub sent: Vec<bool>,
     pub errors: Vec<ScanError>,
 }
 
@@ -59,8 +61,8 @@ struct Tables {
 }
 
 /// Walks the commits reachable from `tips` but not from `hidden_tips`, then diffs each
-/// one's tree against its parents'. `on_new_blob(index, id, path, path_text)` is called once for
-/// each blob the first time a commit introduces it, while the walk goes on.
+/// one's tree against its parents'. `on_new_blob(index, id, path, path_text)` is called
+/// once for each blob the first time a commit introduces it, while the walk goes on.
 pub(crate) fn walk(
     repo: &gix::Repository,
     tips: &[ObjectId],
@@ -99,14 +101,16 @@ pub(crate) fn walk(
         }
         for (path, blob, parent_blobs) in found {
             let path = intern_path(&mut tables, &mut history.paths, path);
-            let (blob, is_new) = intern_blob(&mut tables, &mut history.blobs, blob);
-            if is_new {
+            let blob = intern_blob(&mut tables, &mut history.blobs, blob);
+            history.sent.resize(history.blobs.len(), false);
+            if !history.sent[blob as usize] {
+                history.sent[blob as usize] = true;
                 let id = history.blobs[blob as usize];
                 on_new_blob(blob, id, path, &history.paths[path as usize]);
             }
             let parent_blobs = parent_blobs
                 .into_iter()
-                .map(|b| b.map(|b| intern_blob(&mut tables, &mut history.blobs, b).0))
+                .map(|b| b.map(|b| intern_blob(&mut tables, &mut history.blobs, b)))
                 .collect();
             history.introductions.push(Introduction {
                 commit: index as u32,
@@ -129,13 +133,12 @@ fn intern_path(tables: &mut Tables, paths: &mut Vec<String>, path: Vec<u8>) -> u
     }
 }
 
-/// The blob's index, and whether this is the first time it is seen.
-fn intern_blob(tables: &mut Tables, blobs: &mut Vec<ObjectId>, id: ObjectId) -> (u32, bool) {
+fn intern_blob(tables: &mut Tables, blobs: &mut Vec<ObjectId>, id: ObjectId) -> u32 {
     match tables.blobs.entry(id) {
-        Entry::Occupied(e) => (*e.get(), false),
+        Entry::Occupied(e) => *e.get(),
         Entry::Vacant(e) => {
             blobs.push(id);
-            (*e.insert(blobs.len() as u32 - 1), true)
+            *e.insert(blobs.len() as u32 - 1)
         }
     }
 }
