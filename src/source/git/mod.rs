@@ -2,9 +2,9 @@
 //! (`pkscan git --staged`), read through gitoxide, never through `git` subprocesses.
 //!
 //! History is walked once: commits, then tree diffs against parents that skip unchanged
-//! subtrees by id ([`walk`]); every distinct blob is read and scanned once, in parallel
-//! with the walk ([`blobs`]); only blobs that had findings are then attributed to the
-//! commits that introduced them ([`attribute`]). This module owns what both modes share:
+//! subtrees by id (`walk`); every distinct blob is read and scanned once, in parallel
+//! with the walk (`blobs`); only blobs that had findings are then attributed to the
+//! commits that introduced them (`attribute`). This module owns what both modes share:
 //! finding the repository, commit metadata, and the blob-to-engine glue. It does not
 //! print: the progress bar is drawn only when the caller asks for it.
 
