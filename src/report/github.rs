@@ -41,9 +41,20 @@ pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::R
     writeln!(out, "{}", super::text::summary_line(report))
 }
 
-/// Escapes a workflow command's message.
+/// Escapes a workflow command's message: GitHub's own escapes for `%`, CR and LF, and
+/// every other control character as text, so no scanned byte reaches a log raw.
 fn data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c if c.is_control() => out.push_str(&super::escape_control(&c.to_string())),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escapes a workflow command's property value.
@@ -57,7 +68,7 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(data("50%\nx"), "50%25%0Ax");
+        assert_eq!(data("50%\nx\x1b"), "50%25%0Ax\\x1b");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
     }
 }

@@ -4,6 +4,7 @@
 mod config;
 mod core;
 mod git;
+mod hostile;
 mod recipes;
 
 use std::path::{Path, PathBuf};
