@@ -1,6 +1,9 @@
 //! Integration tests: drive the `pkscan` binary (and the library) on fixture trees and on
 //! temp trees built in one call. Keys are synthetic, from [`key`] and [`newer_key`] only.
 
+// Helpers fail loudly by design: a broken fixture is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod config;
 mod core;
 mod git;
