@@ -576,7 +576,7 @@ impl Ctx<'_> {
             let custom =
                 CustomRule::new(id, &pattern, keywords, severity, title, help).map_err(|err| {
                     let (key, span) = match err {
-                        CustomRuleError::EmptyKeyword => {
+                        CustomRuleError::EmptyKeyword | CustomRuleError::LongKeyword => {
                             ("keywords", rule.keywords.as_ref().map(Spanned::span))
                         }
                         _ => ("regex", rule.regex.as_ref().map(Spanned::span)),
