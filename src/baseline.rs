@@ -18,7 +18,8 @@ pub struct Baseline {
 
 #[derive(Deserialize)]
 struct Wire {
-    version: u32,
+    /// Absent is read as the current version: only the fingerprints matter.
+    version: Option<u32>,
     findings: Vec<WireFinding>,
 }
 
@@ -52,10 +53,9 @@ impl Baseline {
                 describe(&err)
             ),
         };
-        if wire.version != crate::report::json::REPORT_VERSION {
+        if let Some(version) = wire.version.filter(|&v| v != crate::report::json::REPORT_VERSION) {
             bail!(
-                "is a version {} report; this pkscan reads version {}; {HOW_TO_WRITE}",
-                wire.version,
+                "is a version {version} report; this pkscan reads version {}; {HOW_TO_WRITE}",
                 crate::report::json::REPORT_VERSION
             );
         }
@@ -117,6 +117,8 @@ mod tests {
         assert_eq!(baseline.len(), 2);
         assert!(baseline.contains(&fp('a')) && baseline.contains(&fp('b')));
         assert!(!baseline.contains(&fp('c')));
+        let bare = format!(r#"{{"findings":[{{"fingerprint":"{}"}}]}}"#, fp('c'));
+        assert!(Baseline::parse(bare.as_bytes()).unwrap().contains(&fp('c')));
     }
 
     #[test]
