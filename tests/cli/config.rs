@@ -414,3 +414,51 @@ fn the_project_scans_itself_clean_with_its_own_config() {
     assert_eq!(report.findings, vec![]);
     assert_eq!(report.errors, vec![]);
 }
+
+#[test]
+fn git_history_honours_the_config_and_a_baseline_made_by_scan() {
+    let config = format!("[allow]\npaths = [\"docs/examples/\"]\n{ACME_RULE}");
+    let tree = Tree::new(&[
+        (".pkscan.toml", &config),
+        ("server/.env", &format!("KLAVIYO_PRIVATE_KEY={}\n", key(160))),
+        ("server/acme.py", &format!("ACME = '{}'\n", acme(161))),
+        ("docs/examples/setup.env", &format!("KLAVIYO_PRIVATE_KEY={}\n", key(162))),
+    ]);
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(tree.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "first"]);
+    tree.pkscan(&["scan", ".", "--format", "json", "--output", "baseline.json"]).expect_code(1);
+
+    let history = tree.pkscan(&["git", "--format", "json"]);
+    history.expect_code(1);
+    let report = history.json();
+    assert_eq!(
+        paths(&report),
+        [("server/.env", "klaviyo-private-key"), ("server/acme.py", "acme-live-token")]
+    );
+    assert_eq!(report.summary.allowed, 1);
+
+    let run = tree.pkscan(&["git", "--baseline", "baseline.json", "--format", "json"]);
+    run.expect_code(0);
+    assert_eq!((run.json().summary.baselined, run.json().summary.allowed), (2, 1));
+
+    tree.write("server/new.py", format!("ACME = '{}'\n", acme(163)).as_bytes());
+    git(&["add", "server/new.py"]);
+    git(&["commit", "-qm", "second"]);
+    let run = tree.pkscan(&["git", "--baseline", "baseline.json", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(paths(&run.json()), [("server/new.py", "acme-live-token")]);
+}
