@@ -74,3 +74,28 @@ fn finish_report(
     report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
     report
 }
+
+/// Scans one in-memory blob named `name` through the whole pipeline (decoding layers,
+/// detection, classification, allowlist) as if it were a file of that name. Benchmarks and
+/// fuzzers drive this; it never touches the filesystem or the network.
+pub fn scan_blob(opts: &Options, name: &str, bytes: &[u8]) -> Report {
+    let started = Instant::now();
+    let engine = scan::Engine::new(opts);
+    let blob = scan::Blob {
+        display: name.to_string(),
+        root_relative: name.to_string(),
+        traits_path: name.to_string(),
+        ..scan::Blob::default()
+    };
+    let mut collected = scan::Collector::default();
+    let mut scratch = scan::Scratch::default();
+    let mut reader = bytes;
+    match engine.scan_file(&mut reader, &blob, &mut scratch, &mut collected) {
+        Ok(read) => {
+            collected.files_scanned += 1;
+            collected.bytes_scanned += read;
+        }
+        Err(err) => collected.error(name, err.to_string()),
+    }
+    finish_report(opts, collected, None, started)
+}

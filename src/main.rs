@@ -100,6 +100,14 @@ fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place, so a
 /// reader never sees half a report.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let context = || format!("cannot write the report to {}", path.display());
+    // A device or pipe (`--output /dev/stdout`, `/dev/null`) is written in place: renaming
+    // a file over it would replace the device node itself.
+    if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+        let mut target =
+            std::fs::OpenOptions::new().write(true).open(path).with_context(context)?;
+        return target.write_all(bytes).and_then(|_| target.flush()).with_context(context);
+    }
     let dir =
         path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = path
@@ -111,7 +119,7 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
-    result.with_context(|| format!("cannot write the report to {}", path.display()))
+    result.with_context(context)
 }
 
 fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {

@@ -235,4 +235,13 @@ fn an_unwritable_output_is_exit_2() {
         "{}",
         run.stderr()
     );
+    // A full disk: /dev/full fails every write with ENOSPC, and stays a device.
+    let full = tree.pkscan(&["scan", "a.env", "--output", "/dev/full"]);
+    full.expect_code(2);
+    assert!(full.stderr().contains("No space left on device"), "{}", full.stderr());
+    let null = tree.pkscan(&["scan", "a.env", "--format", "json", "--output", "/dev/null"]);
+    null.expect_code(1);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
 }
