@@ -170,7 +170,7 @@ def main():
     ap.add_argument("--commits", type=int, default=20000)
     ap.add_argument("--out", default="bench/data/git")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--blob-mb", type=float, help="unique blob content in MB (default 25 KB per commit)")
+    ap.add_argument("--blob-mb", type=float, help="target unique blob content in MB (default ~20 KB per commit, which lands at ~25 KB after whole-file overshoot)")
     ap.add_argument("--planted", help="planted-keys list (default: <out>.planted.txt)")
     ap.add_argument("--force", action="store_true")
     a = ap.parse_args()
@@ -183,7 +183,7 @@ def main():
         shutil.rmtree(out)
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
-    target = int((a.blob_mb * 1e6) if a.blob_mb else 25 * KB * N)
+    target = int((a.blob_mb * 1e6) if a.blob_mb else 20200 * N)  # ~500 MB for 20,000 (whole-file overshoot included)
 
     rng = random.Random(a.seed)
     g = Gen(a, rng)
