@@ -283,6 +283,10 @@ def corpus(rng, kind, nbytes, decoy_rate=1 / 3000):
     return b
 
 
+def tg_word(rng):
+    return "%s-%s" % (rng.choice(WORDS), rng.choice(WORDS))
+
+
 def minified_corpus(rng, nbytes):
     """About nbytes of one-line minified JavaScript (no newline)."""
     frags = []
@@ -309,8 +313,11 @@ def minified_corpus(rng, nbytes):
             f = "}," if rng.random() < 0.5 else "})"
         elif k == 8:
             f = "fetch(\"/api/%s/\"+%s).then(function(%s){return %s.json()});" % (snake(rng, 1), x, y, y)
-        else:
-            f = "%s=\"%s\";" % (x, "".join(rng.choice(ALNUM + "+/") for _ in range(rng.randint(8, 60))))
+        elif rng.random() < 0.01:  # an inline data: URI, as bundlers emit for small assets
+            f = "%s=\"data:image/png;base64,%s\";" % (x, "".join(rng.choice(ALNUM + "+/") for _ in range(rng.randint(200, 2000))))
+        else:  # content hashes, css class names, short ids
+            f = "%s=\"%s\";" % (x, rng.choice(("%08x" % rng.getrandbits(32), "%020x" % rng.getrandbits(80),
+                                                  "css-%s" % "".join(rng.choice(ALNUM) for _ in range(6)), tg_word(rng))))
         if rng.random() < 1 / 4000:
             f = "var _s=\"%s\";" % decoy(rng).replace("'", "").replace("\"", "")
         frags.append(f)
