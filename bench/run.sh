@@ -62,6 +62,9 @@ warn() { printf '\033[33m!! %s\033[0m\n' "$*"; }
 TS=$(date -u +%Y%m%dT%H%M%SZ)
 RES=$DATA/results
 mkdir -p "$RES"
+# one run at a time: two runs would time each other and race on the data
+exec 9>"$DATA/.lock"
+flock -n 9 || { echo "run.sh: another bench/run.sh is running (lock $DATA/.lock)" >&2; exit 2; }
 LOG=$RES/run-$TS.txt
 exec > >(tee -a "$LOG") 2>&1
 
@@ -181,9 +184,10 @@ suite_tree() {
   SUITE=tree; NAMES=(); CMDS=()
   local T=$DATA/tree-$SIZE P=$DATA/tree-$SIZE.planted.txt
   say "tree suite: $T"
-  if [ ! -f "$P" ]; then
-    rm -rf "$T"
-    python3 "$BENCH/gen_tree.py" --size "$SIZE" --out "$T" || { warn "gen_tree.py failed"; return; }
+  if [ ! -f "$P" ] || [ ! -d "$T" ]; then  # generate into a scratch dir, then move into place
+    rm -rf "$T" "$T.tmp" "$P"
+    python3 "$BENCH/gen_tree.py" --size "$SIZE" --out "$T.tmp" --planted "$P.tmp" \
+      && mv "$T.tmp" "$T" && mv "$P.tmp" "$P" || { warn "gen_tree.py failed"; return; }
   fi
   echo "files: $(find "$T" -type f | wc -l)  size: $(du -sh "$T" | cut -f1)"
   echo "warming the page cache"; find "$T" -type f -print0 | xargs -0 cat >/dev/null
@@ -221,9 +225,10 @@ suite_git() {
   SUITE=git; NAMES=(); CMDS=()
   local G=$DATA/git-$COMMITS P=$DATA/git-$COMMITS.planted.txt
   say "git suite: $G"
-  if [ ! -f "$P" ]; then
-    rm -rf "$G"
-    python3 "$BENCH/gen_git.py" --commits "$COMMITS" --out "$G" || { warn "gen_git.py failed"; return; }
+  if [ ! -f "$P" ] || [ ! -d "$G" ]; then  # generate into a scratch dir, then move into place
+    rm -rf "$G" "$G.tmp" "$P"
+    python3 "$BENCH/gen_git.py" --commits "$COMMITS" --out "$G.tmp" --planted "$P.tmp" \
+      && mv "$G.tmp" "$G" && mv "$P.tmp" "$P" || { warn "gen_git.py failed"; return; }
   fi
   echo "commits: $(git -C "$G" rev-list --all --count)  refs: $(git -C "$G" for-each-ref | wc -l)  $(git -C "$G" count-objects -vH | grep -E 'size-pack' | tr '\n' ' ')"
   echo "warming the page cache"; cat "$G"/.git/objects/pack/* >/dev/null
