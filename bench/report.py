@@ -3,10 +3,11 @@
 
   report.py table HYPERFINE.json BASELINE_NAME        mean/sd/min and ratio to baseline
   report.py pkscan PLANTED.txt REPORT.json MODE        MODE: tree | tree-nodecode | git | staged
-  report.py rawkeys PLANTED.txt FILE...                how many planted keys appear verbatim
+  report.py rawkeys PLANTED.txt FILE...                how many planted keys appear verbatim (or as sha1)
   report.py rgcount PLANTED.txt RG_OUTPUT              rg -c total vs expected_rg_lines
 Standard library only.
 """
+import hashlib
 import json
 import sys
 
@@ -79,7 +80,8 @@ def rawkeys(planted, files):
             blob += open(f, "rb").read()
         except OSError:
             pass
-    n = sum(1 for k in keys if k.encode() in blob)
+    # verbatim, or as detect-secrets' hashed_secret (sha1 hex)
+    n = sum(1 for k in keys if k.encode() in blob or hashlib.sha1(k.encode()).hexdigest().encode() in blob)
     print("%d/%d" % (n, len(keys)))
 
 
