@@ -105,6 +105,7 @@ mod tests {
             decoded: vec![],
             message: String::new(),
             commit: None,
+            verification: None,
             line_text: line.into(),
         }
     }

@@ -162,6 +162,34 @@ pub struct CommonArgs {
     /// fail the run (counted as baselined), e.g. --baseline pkscan-baseline.json.
     #[arg(long, value_name = "FILE", help_heading = "Configuration")]
     pub baseline: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// The opt-in liveness check against Klaviyo.
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    /// Ask Klaviyo whether each key found is live, and for its account's public key. Sends
+    /// each distinct key, over TLS, to Klaviyo's accounts endpoint and nothing else; off by
+    /// default.
+    #[arg(long, help_heading = "Verification")]
+    pub verify: bool,
+
+    /// With --verify (implied): report only keys that are live or could not be checked;
+    /// hide keys Klaviyo rejected, and placeholders. The exit code follows what is shown.
+    #[arg(long, help_heading = "Verification")]
+    pub verify_only_live: bool,
+
+    /// Klaviyo's API base URL: https, or plain http only to a test server on loopback.
+    #[arg(long, value_name = "URL", default_value = crate::verify::DEFAULT_API_BASE,
+          value_parser = crate::verify::parse_api_base, help_heading = "Verification")]
+    pub klaviyo_api_base: String,
+
+    /// Seconds to wait for each answer from Klaviyo before calling the key unknown.
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600), help_heading = "Verification")]
+    pub verify_timeout: u64,
 }
 
 /// How the file tree is walked.

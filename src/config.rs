@@ -90,6 +90,8 @@ pub struct Options {
     pub baseline: Option<Baseline>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// `--verify`: check each key with Klaviyo. `None` (the default): no network at all.
+    pub verify: Option<crate::verify::VerifyOptions>,
 }
 
 impl Default for Options {
@@ -113,6 +115,7 @@ impl Default for Options {
             custom_rules: CustomRules::default(),
             baseline: None,
             config_file: None,
+            verify: None,
         }
     }
 }
@@ -220,6 +223,14 @@ impl Options {
         if let Some(threads) = common.threads {
             self.threads = threads;
         }
+        let verify = &common.verify;
+        self.verify = (verify.verify || verify.verify_only_live).then(|| {
+            crate::verify::VerifyOptions {
+                api_base: verify.klaviyo_api_base.clone(),
+                timeout: std::time::Duration::from_secs(verify.verify_timeout),
+                only_live: verify.verify_only_live,
+            }
+        });
     }
 
     /// The number of worker threads to use.

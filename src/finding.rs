@@ -147,6 +147,8 @@ pub struct Finding {
     pub decoded: Vec<Layer>,
     pub message: String,
     pub commit: Option<CommitInfo>,
+    /// What Klaviyo said about the key (`--verify` only).
+    pub verification: Option<Verification>,
     /// The text of the line around the key, for allowlist regexes and text snippets.
     /// Bounded in length; the key itself is inside it unredacted, so never print it raw.
     pub line_text: String,
@@ -172,6 +174,55 @@ pub fn fingerprint(rule_id: &str, root_relative_path: &str, key: &str) -> String
         hasher.update([0u8]);
     }
     hex::encode(hasher.finalize())
+}
+
+/// What Klaviyo's accounts endpoint said about a key. Ordered as reports list them: live
+/// keys first, then those that could not be checked, then rejected ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationStatus {
+    /// The key authenticated (HTTP 200, or 403: it works but lacks `accounts:read`).
+    Live,
+    /// No answer that settles it (429, 5xx, timeout, network error): treat it as live.
+    Unknown,
+    /// Klaviyo rejected the key (HTTP 401 or 400).
+    Invalid,
+}
+
+impl VerificationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::Live => "live",
+            VerificationStatus::Unknown => "unknown",
+            VerificationStatus::Invalid => "invalid",
+        }
+    }
+}
+
+/// The outcome of checking one key, shared by every finding of that key. Holds no key:
+/// `detail` is scrubbed of it before it gets here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub status: VerificationStatus,
+    /// The account's public key (site ID): what belongs where a private key was pasted.
+    pub public_api_key: Option<String>,
+    pub account_id: Option<String>,
+    pub account_name: Option<String>,
+    /// When the answer came, RFC 3339 (UTC).
+    pub checked_at: String,
+    /// What was asked and answered, in a sentence (`HTTP 401 not_authenticated`...).
+    pub detail: String,
+}
+
+/// Counts of a `--verify` run: distinct keys by outcome, and findings left out by
+/// `--verify-only-live`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationSummary {
+    pub keys_checked: u64,
+    pub live: u64,
+    pub unknown: u64,
+    pub invalid: u64,
+    pub hidden: u64,
 }
 
 /// Something that could not be read or was cut short; never silently dropped.
@@ -204,6 +255,8 @@ pub struct Summary {
     pub urls_fetched: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub urls_skipped: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verification: Option<VerificationSummary>,
 }
 
 /// Everything a run found, sorted and counted, ready for a printer.

@@ -14,6 +14,7 @@ pub mod report;
 pub mod rules;
 pub(crate) mod scan;
 pub mod source;
+pub mod verify;
 
 use std::path::Path;
 use std::time::Instant;
@@ -71,6 +72,10 @@ fn finish_report(
     };
     report.finish();
     allow::suppress(&opts.allow, opts.baseline.as_ref(), &mut report);
+    // After suppression: an allowed or baselined key is never sent anywhere.
+    if let Some(verify) = &opts.verify {
+        verify::apply(verify, &mut report);
+    }
     report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
     report
 }

@@ -235,6 +235,7 @@ impl<'o> Engine<'o> {
             decoded,
             message: rule.message.into_owned(),
             commit: blob.commit.clone(),
+            verification: None,
             line_text: String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end]).into_owned(),
         });
     }

@@ -3,13 +3,14 @@
 
 use std::io::{self, Write};
 
-use crate::finding::{Finding, Report, Severity};
+use crate::finding::{Finding, Report, Severity, VerificationStatus};
 use crate::report::PrintOptions;
 
 pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
-    // Stable: within a severity the report's path/line order is kept.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // Stable: within a severity the report's path/line order is kept. Keys `--verify`
+    // found live come first, whatever their rule.
+    findings.sort_by_key(|f| (!is_live(f), std::cmp::Reverse(f.severity)));
     for f in &findings {
         let command = match f.severity {
             Severity::Critical | Severity::High => "error",
@@ -29,6 +30,12 @@ pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::R
         if let Some(commit) = &f.commit {
             message.push_str(&format!(" Introduced in {} by {}.", commit.id, commit.author_name));
         }
+        if let Some(v) = &f.verification {
+            message.push_str(&format!(" Verified {}: {}.", v.status.as_str(), v.detail));
+            if let Some(public) = super::replacement_public_key(f) {
+                message.push_str(&format!(" Replace it with your public key {public}."));
+            }
+        }
         writeln!(out, "::{command} {location},title={title}::{}", data(&message))?;
     }
     for e in &report.errors {
@@ -39,6 +46,10 @@ pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::R
         )?;
     }
     writeln!(out, "{}", super::text::summary_line(report))
+}
+
+fn is_live(finding: &Finding) -> bool {
+    finding.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Live)
 }
 
 /// Escapes a workflow command's message: GitHub's own escapes for `%`, CR and LF, and

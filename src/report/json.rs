@@ -5,7 +5,9 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::{CommitInfo, Finding, Layer, Report, ScanError, Severity, Summary};
+use crate::finding::{
+    CommitInfo, Finding, Layer, Report, ScanError, Severity, Summary, Verification,
+};
 use crate::report::PrintOptions;
 
 /// The version of the report's shape; extended, never renamed.
@@ -41,6 +43,9 @@ pub struct JsonFinding {
     pub decoded: Vec<Layer>,
     pub message: String,
     pub commit: Option<CommitInfo>,
+    /// Present only when the run verified keys (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verification: Option<Verification>,
 }
 
 impl JsonFinding {
@@ -59,6 +64,7 @@ impl JsonFinding {
             decoded: finding.decoded.clone(),
             message: finding.message.clone(),
             commit: finding.commit.clone(),
+            verification: finding.verification.clone(),
         }
     }
 }

@@ -10,8 +10,8 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::finding::{Finding, Report, Severity};
-use crate::rules::Rule;
+use crate::finding::{Finding, Report, Severity, VerificationStatus};
+use crate::rules::{KeyRule, Rule};
 
 /// The outcome of a run, mapped to the process exit code in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,20 @@ pub fn print(
     }
 }
 
+/// The public key (site ID) to put where this finding's private key was pasted: for a key
+/// in a public-key slot (company_id, token, account) that `--verify` found live and whose
+/// account Klaviyo named.
+pub fn replacement_public_key(finding: &Finding) -> Option<&str> {
+    let slot = [KeyRule::CompanyId, KeyRule::Token, KeyRule::Account]
+        .iter()
+        .any(|r| r.id() == finding.rule_id);
+    let verification = finding.verification.as_ref().filter(|_| slot)?;
+    match verification.status {
+        VerificationStatus::Live => verification.public_api_key.as_deref(),
+        _ => None,
+    }
+}
+
 /// Control characters as escapes (`\n`, `\x1b`), so no scanned byte reaches a terminal raw.
 pub fn escape_control(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -155,6 +169,7 @@ mod tests {
             decoded: vec![],
             message: String::new(),
             commit: None,
+            verification: None,
             line_text: "x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m".into(), // pkscan:allow
         }
     }

@@ -7,12 +7,15 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::finding::{Finding, Report, Severity};
+use crate::finding::{Finding, Report, Severity, VerificationStatus};
 use crate::report::PrintOptions;
 use crate::rules::Rule;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const ROOT_ID: &str = "%SRCROOT%";
+/// `security-severity` of a result whose key `--verify` found live: the top of GitHub's
+/// critical band.
+const LIVE_SECURITY_SEVERITY: &str = "10.0";
 
 pub fn print(
     report: &Report,
@@ -101,10 +104,24 @@ fn result(finding: &Finding, rules: &[Rule], opts: &PrintOptions) -> Value {
     if let Some(commit) = &finding.commit {
         properties["commit"] = json!(commit);
     }
+    let mut level = level(finding.severity);
+    let mut message = format!("{} ({})", finding.message, opts.secret_text(finding));
+    if let Some(verification) = &finding.verification {
+        properties["verification"] = json!(verification);
+        if verification.status == VerificationStatus::Live {
+            // A key Klaviyo accepts today outranks every other alert of its rule.
+            level = "error";
+            properties["security-severity"] = json!(LIVE_SECURITY_SEVERITY);
+            message = format!("LIVE KEY (Klaviyo accepted it): {message}");
+            if let Some(public) = super::replacement_public_key(finding) {
+                message.push_str(&format!(" Replace it with your public key {public}."));
+            }
+        }
+    }
     let mut value = json!({
         "ruleId": finding.rule_id,
-        "level": level(finding.severity),
-        "message": { "text": format!("{} ({})", finding.message, opts.secret_text(finding)) },
+        "level": level,
+        "message": { "text": message },
         "locations": [{ "physicalLocation": {
             "artifactLocation": artifact,
             "region": {

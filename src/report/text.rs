@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use colored::{ColoredString, Colorize};
 
-use crate::finding::{Finding, Report, Severity};
+use crate::finding::{Finding, Report, Severity, Verification, VerificationStatus};
 use crate::report::{escape_control, PrintOptions};
 use crate::rules::Rule;
 
@@ -16,8 +16,52 @@ pub fn print(
     opts: &PrintOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut printed = false;
+    if report.summary.verification.is_some() {
+        // Live keys first and loudest: they are the ones to rotate within the hour.
+        for group in VerifyGroup::ALL {
+            let findings: Vec<&Finding> =
+                report.findings.iter().filter(|f| VerifyGroup::of(f) == group).collect();
+            if findings.is_empty() {
+                continue;
+            }
+            if printed {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", group.heading(&findings))?;
+            writeln!(out)?;
+            print_files(&findings, rules, opts, out)?;
+            printed = true;
+        }
+    } else {
+        let findings: Vec<&Finding> = report.findings.iter().collect();
+        print_files(&findings, rules, opts, out)?;
+        printed = !findings.is_empty();
+    }
+    if !report.errors.is_empty() {
+        if printed {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", "Could not be read (not scanned):".yellow().bold())?;
+        for e in &report.errors {
+            writeln!(out, "  {}: {}", escape_control(&e.path), escape_control(&e.message))?;
+        }
+    }
+    if printed || !report.errors.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
+/// Findings grouped by file, in the order given, as ripgrep groups matches.
+fn print_files(
+    findings: &[&Finding],
+    rules: &[Rule],
+    opts: &PrintOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut current: Option<&str> = None;
-    for f in &report.findings {
+    for f in findings {
         if current != Some(f.path.as_str()) {
             if current.is_some() {
                 writeln!(out)?;
@@ -27,19 +71,61 @@ pub fn print(
         }
         print_finding(f, rules, opts, out)?;
     }
-    if !report.errors.is_empty() {
-        if current.is_some() {
-            writeln!(out)?;
-        }
-        writeln!(out, "{}", "Could not be read (not scanned):".yellow().bold())?;
-        for e in &report.errors {
-            writeln!(out, "  {}: {}", escape_control(&e.path), escape_control(&e.message))?;
+    Ok(())
+}
+
+/// The sections of a `--verify` report, in the order they are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VerifyGroup {
+    Live,
+    Unknown,
+    Unchecked,
+    Invalid,
+}
+
+impl VerifyGroup {
+    const ALL: [VerifyGroup; 4] =
+        [VerifyGroup::Live, VerifyGroup::Unknown, VerifyGroup::Unchecked, VerifyGroup::Invalid];
+
+    fn of(finding: &Finding) -> VerifyGroup {
+        match finding.verification.as_ref().map(|v| v.status) {
+            Some(VerificationStatus::Live) => VerifyGroup::Live,
+            Some(VerificationStatus::Unknown) => VerifyGroup::Unknown,
+            Some(VerificationStatus::Invalid) => VerifyGroup::Invalid,
+            None => VerifyGroup::Unchecked,
         }
     }
-    if current.is_some() || !report.errors.is_empty() {
-        writeln!(out)?;
+
+    fn heading(self, findings: &[&Finding]) -> ColoredString {
+        let mut keys: Vec<&str> = findings.iter().map(|f| f.secret.expose()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let counts = format!(
+            "{} {}, {} {}",
+            keys.len(),
+            if keys.len() == 1 { "key" } else { "keys" },
+            findings.len(),
+            if findings.len() == 1 { "finding" } else { "findings" }
+        );
+        match self {
+            VerifyGroup::Live => {
+                format!("LIVE KEYS: Klaviyo accepts these today, rotate them first ({counts})")
+                    .red()
+                    .bold()
+                    .reversed()
+            }
+            VerifyGroup::Unknown => {
+                format!("COULD NOT BE CHECKED: treat these keys as live ({counts})").red().bold()
+            }
+            VerifyGroup::Unchecked => {
+                format!("NOT CHECKED: placeholders and custom rules ({counts})").yellow().bold()
+            }
+            VerifyGroup::Invalid => format!(
+                "REJECTED BY KLAVIYO: these keys no longer work; still remove them ({counts})"
+            )
+            .bold(),
+        }
     }
-    writeln!(out, "{}", summary_line(report))
 }
 
 fn print_finding(
@@ -75,8 +161,36 @@ fn print_finding(
             escape_control(&commit.summary)
         )?;
     }
+    if let Some(verification) = &f.verification {
+        print_verification(f, verification, out)?;
+    }
     if let Some(rule) = rules.iter().find(|r| r.id == f.rule_id).filter(|r| !r.fix.is_empty()) {
         writeln!(out, "{indent}{} {}", "fix:".bold(), escape_control(&rule.fix))?;
+    }
+    Ok(())
+}
+
+/// What Klaviyo said, and for a key in a public-key slot the public key that belongs there.
+fn print_verification(f: &Finding, v: &Verification, out: &mut dyn Write) -> io::Result<()> {
+    let indent = "      ";
+    let label = match v.status {
+        VerificationStatus::Live => "LIVE".red().bold().reversed(),
+        VerificationStatus::Unknown => "UNKNOWN".red().bold(),
+        VerificationStatus::Invalid => "invalid".normal(),
+    };
+    let mut line = format!("{indent}{} {label}: {}", "verified:".bold(), escape_control(&v.detail));
+    match (&v.account_name, &v.account_id) {
+        (Some(name), Some(id)) => line.push_str(&format!("; account {} ({id})", escape_control(name))),
+        (Some(name), None) => line.push_str(&format!("; account {}", escape_control(name))),
+        (None, Some(id)) => line.push_str(&format!("; account {id}")),
+        (None, None) => {}
+    }
+    if v.status == VerificationStatus::Unknown {
+        line.push_str("; treat it as live");
+    }
+    writeln!(out, "{line} [{}]", v.checked_at)?;
+    if let Some(public) = super::replacement_public_key(f) {
+        writeln!(out, "{indent}{}", format!("replace with your public key {public}").green().bold())?;
     }
     Ok(())
 }
@@ -124,6 +238,19 @@ pub fn summary_line(report: &Report) -> String {
             s.errors,
             if s.errors == 1 { "error" } else { "errors" }
         ));
+    }
+    if let Some(v) = &s.verification {
+        line.push_str(&format!(
+            " · {} {} verified: {} live, {} unknown, {} invalid",
+            v.keys_checked,
+            if v.keys_checked == 1 { "key" } else { "keys" },
+            v.live,
+            v.unknown,
+            v.invalid
+        ));
+        if v.hidden > 0 {
+            line.push_str(&format!(" · {} not live, hidden", v.hidden));
+        }
     }
     if s.history_partial == Some(true) {
         line.push_str(" · history is partial (shallow clone)");
