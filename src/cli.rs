@@ -69,6 +69,12 @@ Examples:
   pkscan scan --format json --output pkscan-baseline.json
                                                  record today's findings as a baseline...
   pkscan scan --baseline pkscan-baseline.json    ...then report only new ones
+  pkscan scan --verify                           ask Klaviyo which keys are live (sends each
+                                                 key found to Klaviyo, over TLS)
+  pkscan scan --verify-only-live --verify-timeout 20
+                                                 report only keys that may still work
+  pkscan scan --verify --klaviyo-api-base http://127.0.0.1:8080
+                                                 check against a local test server
 ";
 
 #[derive(Debug, Args)]

@@ -224,13 +224,12 @@ impl Options {
             self.threads = threads;
         }
         let verify = &common.verify;
-        self.verify = (verify.verify || verify.verify_only_live).then(|| {
-            crate::verify::VerifyOptions {
+        self.verify =
+            (verify.verify || verify.verify_only_live).then(|| crate::verify::VerifyOptions {
                 api_base: verify.klaviyo_api_base.clone(),
                 timeout: std::time::Duration::from_secs(verify.verify_timeout),
                 only_live: verify.verify_only_live,
-            }
-        });
+            });
     }
 
     /// The number of worker threads to use.

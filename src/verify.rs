@@ -72,9 +72,7 @@ pub fn parse_api_base(text: &str) -> Result<String, String> {
         .ok_or_else(|| format!("expected a URL such as {DEFAULT_API_BASE}"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            host
-        }
+        Some((host, port)) if !host.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => authority,
     };
     if host.is_empty() || base.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -95,9 +93,7 @@ pub fn parse_api_base(text: &str) -> Result<String, String> {
 
 /// Whether a finding's key is one Klaviyo can judge: a built-in rule, not a placeholder.
 pub fn is_verifiable(finding: &Finding) -> bool {
-    KeyRule::ALL
-        .iter()
-        .any(|rule| *rule != KeyRule::Placeholder && rule.id() == finding.rule_id)
+    KeyRule::ALL.iter().any(|rule| *rule != KeyRule::Placeholder && rule.id() == finding.rule_id)
 }
 
 /// Checks every distinct verifiable key of the report once, attaches the outcome to each
@@ -164,7 +160,9 @@ fn check_all(opts: &VerifyOptions, keys: &[Secret]) -> Vec<Verification> {
     });
     // A worker that died leaves its keys unchecked: unknown, still a leak.
     done.into_iter()
-        .map(|v| v.unwrap_or_else(|| answer(VerificationStatus::Unknown, "the check did not finish")))
+        .map(|v| {
+            v.unwrap_or_else(|| answer(VerificationStatus::Unknown, "the check did not finish"))
+        })
         .collect()
 }
 
@@ -294,7 +292,10 @@ fn classify(status: u16, retry_after: Option<Duration>, body: Result<Vec<u8>, St
         ),
         _ => answer(
             Unknown,
-            &format!("unexpected answer HTTP {status}{} from the accounts endpoint", error_code(&body)),
+            &format!(
+                "unexpected answer HTTP {status}{} from the accounts endpoint",
+                error_code(&body)
+            ),
         ),
     };
     Attempt::Answered(outcome)
@@ -320,12 +321,8 @@ struct Account {
 }
 
 fn read_account(body: &[u8]) -> Result<Account, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
-    let account = value
-        .get("data")
-        .and_then(|d| d.get(0))
-        .ok_or("no data[0] in the answer")?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let account = value.get("data").and_then(|d| d.get(0)).ok_or("no data[0] in the answer")?;
     let attributes = account.get("attributes");
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let name = attributes
@@ -376,7 +373,9 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 
 fn describe_error(err: &ureq::Error, timeout: Duration) -> String {
     match err {
-        ureq::Error::Timeout(_) => format!("no answer: timed out after {} s", timeout.as_secs_f64()),
+        ureq::Error::Timeout(_) => {
+            format!("no answer: timed out after {} s", timeout.as_secs_f64())
+        }
         ureq::Error::HostNotFound => "no answer: host not found".to_string(),
         ureq::Error::ConnectionFailed => "no answer: connection failed".to_string(),
         ureq::Error::Io(io) => format!("no answer: network error: {io}"),
@@ -394,10 +393,8 @@ fn scrub(text: &str, key: &Secret) -> String {
     while let Some(at) = rest.find("pk_") {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
-        let len = 3 + tail[3..]
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            .count();
+        let len =
+            3 + tail[3..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
         let token = &tail[..len];
         if len >= 3 + 20 {
             out.push_str(&Secret::new(token).redacted());
@@ -483,17 +480,20 @@ mod tests {
         let text = format!("GET with {} failed; also {other}, pk_short\n", key.expose());
         assert_eq!(
             scrub(&text, &key),
-            format!("GET with pk_3f9a…4b failed; also {}, pk_short\\n", Secret::new(other).redacted())
+            format!(
+                "GET with pk_3f9a…4b failed; also {}, pk_short\\n",
+                Secret::new(other).redacted()
+            )
         );
     }
 
     #[test]
     fn api_base_must_be_tls_unless_loopback() {
-        assert_eq!(parse_api_base("https://a.klaviyo.com/").as_deref(), Ok("https://a.klaviyo.com"));
         assert_eq!(
-            parse_api_base("http://127.0.0.1:8080").as_deref(),
-            Ok("http://127.0.0.1:8080")
+            parse_api_base("https://a.klaviyo.com/").as_deref(),
+            Ok("https://a.klaviyo.com")
         );
+        assert_eq!(parse_api_base("http://127.0.0.1:8080").as_deref(), Ok("http://127.0.0.1:8080"));
         assert!(parse_api_base("http://localhost").is_ok());
         assert!(parse_api_base("http://[::1]:99/x").is_ok());
         assert!(parse_api_base("http://example.com").is_err());

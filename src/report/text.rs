@@ -180,7 +180,9 @@ fn print_verification(f: &Finding, v: &Verification, out: &mut dyn Write) -> io:
     };
     let mut line = format!("{indent}{} {label}: {}", "verified:".bold(), escape_control(&v.detail));
     match (&v.account_name, &v.account_id) {
-        (Some(name), Some(id)) => line.push_str(&format!("; account {} ({id})", escape_control(name))),
+        (Some(name), Some(id)) => {
+            line.push_str(&format!("; account {} ({id})", escape_control(name)))
+        }
         (Some(name), None) => line.push_str(&format!("; account {}", escape_control(name))),
         (None, Some(id)) => line.push_str(&format!("; account {id}")),
         (None, None) => {}
@@ -190,7 +192,11 @@ fn print_verification(f: &Finding, v: &Verification, out: &mut dyn Write) -> io:
     }
     writeln!(out, "{line} [{}]", v.checked_at)?;
     if let Some(public) = super::replacement_public_key(f) {
-        writeln!(out, "{indent}{}", format!("replace with your public key {public}").green().bold())?;
+        writeln!(
+            out,
+            "{indent}{}",
+            format!("replace with your public key {public}").green().bold()
+        )?;
     }
     Ok(())
 }
@@ -249,7 +255,7 @@ pub fn summary_line(report: &Report) -> String {
             v.invalid
         ));
         if v.hidden > 0 {
-            line.push_str(&format!(" · {} not live, hidden", v.hidden));
+            line.push_str(&format!(" · {} hidden as not live", v.hidden));
         }
     }
     if s.history_partial == Some(true) {

@@ -384,11 +384,8 @@ fn the_stub_sees_each_key_once_with_the_right_headers() {
         assert_eq!(request.headers["accept"], "application/vnd.api+json");
         assert!(request.headers["user-agent"].starts_with("pkscan/"), "{request:?}");
     }
-    let expected: HashMap<String, usize> = m
-        .keys
-        .iter()
-        .map(|k| (k.clone(), if *k == m.throttled_once { 2 } else { 1 }))
-        .collect();
+    let expected: HashMap<String, usize> =
+        m.keys.iter().map(|k| (k.clone(), if *k == m.throttled_once { 2 } else { 1 })).collect();
     // Once each (the live key sits in two files), the 429 retried once, the 401 never.
     assert_eq!(counts, expected);
     let retried = m.stub.requests_for(&m.throttled_once);
@@ -426,8 +423,16 @@ fn text_shows_live_keys_first_and_the_public_key_to_use() {
     // The company_id and account slots name the public key; server code has no slot.
     assert_eq!(out.matches("replace with your public key AbC123").count(), 1, "{out}");
     assert_eq!(out.matches("replace with your public key XyZ789").count(), 1, "{out}");
-    assert!(out.contains("verified: LIVE: Klaviyo accepted the key (HTTP 200); account Acme Inc (AbC123) ["), "{out}");
-    assert!(out.contains("verified: UNKNOWN: no answer: timed out after 1 s; treat it as live ["), "{out}");
+    assert!(
+        out.contains(
+            "verified: LIVE: Klaviyo accepted the key (HTTP 200); account Acme Inc (AbC123) ["
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("verified: UNKNOWN: no answer: timed out after 1 s; treat it as live ["),
+        "{out}"
+    );
     assert!(out.contains("8 keys verified: 4 live, 2 unknown, 2 invalid"), "{out}");
 }
 
@@ -498,10 +503,14 @@ fn verify_only_live_hides_rejected_keys_but_never_unknown_ones() {
 #[test]
 fn many_keys_are_checked_concurrently_each_once() {
     let keys: Vec<String> = (600..612).map(key).collect();
-    let replies: Vec<(&str, Reply)> = keys.iter().map(|k| (k.as_str(), Reply::Barrier(4))).collect();
+    let replies: Vec<(&str, Reply)> =
+        keys.iter().map(|k| (k.as_str(), Reply::Barrier(4))).collect();
     let stub = Stub::start(&replies);
-    let files: Vec<(String, String)> =
-        keys.iter().enumerate().map(|(i, k)| (format!("k{i:02}.py"), format!("K = \"{k}\"\n"))).collect();
+    let files: Vec<(String, String)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (format!("k{i:02}.py"), format!("K = \"{k}\"\n")))
+        .collect();
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     let tree = Tree::new(&refs);
     let run = verify(&tree, &stub, &["scan", "--format", "json"]);
@@ -601,7 +610,10 @@ fn an_api_base_that_would_send_keys_in_the_clear_is_refused() {
 fn the_fixture_scan_needs_no_network() {
     let probe = std::process::Command::new("unshare").args(["-n", "true"]).output();
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: `unshare -n` is not available here ({probe:?})");
+        #[allow(clippy::print_stderr)] // the skip must show in the test log
+        {
+            eprintln!("skipped: `unshare -n` is not available here ({probe:?})");
+        }
         return;
     }
     let bin = assert_cmd::cargo::cargo_bin("pkscan");
@@ -626,7 +638,8 @@ fn the_fixture_scan_needs_no_network() {
     assert_eq!(inside.json().findings, outside.json().findings);
 
     let stub = Stub::start(&[]);
-    let verified = isolated(&["--verify", "--klaviyo-api-base", &stub.base, "--verify-timeout", "1"]);
+    let verified =
+        isolated(&["--verify", "--klaviyo-api-base", &stub.base, "--verify-timeout", "1"]);
     verified.expect_code(1);
     let report = verified.json();
     let statuses: Vec<String> = report
