@@ -652,3 +652,58 @@ fn the_fixture_scan_needs_no_network() {
     assert!(statuses.iter().all(|s| s == "unknown"), "{statuses:?}");
     assert_eq!(stub.connections(), 0);
 }
+
+/// The same claim, seen from the kernel: without `--verify`, neither `scan` nor `git`
+/// creates a single internet socket (not even for a DNS lookup). Local Unix sockets are
+/// not network: the C library may ask nscd for the user's home directory. Skipped where
+/// strace cannot run.
+#[test]
+fn without_verify_no_socket_is_created() {
+    let probe =
+        std::process::Command::new("strace").args(["-qq", "-e", "trace=none", "true"]).output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        #[allow(clippy::print_stderr)] // the skip must show in the test log
+        {
+            eprintln!("skipped: strace is not available here ({probe:?})");
+        }
+        return;
+    }
+    let k = key(550);
+    let tree = Tree::new(&[("app/config.py", &format!("KEY = \"{k}\"\n"))]);
+    let status = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(tree.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bin = assert_cmd::cargo::cargo_bin("pkscan");
+    let traced = |args: &[&str], verify: bool| {
+        let log = tree.path().join(".git/strace.log");
+        let mut cmd = std::process::Command::new("strace");
+        cmd.args(["-f", "-qq", "-e", "trace=socket,connect", "-o"]).arg(&log).arg(&bin).args(args);
+        if verify {
+            cmd.args([
+                "--verify",
+                "--klaviyo-api-base",
+                "http://127.0.0.1:1",
+                "--verify-timeout",
+                "1",
+            ]);
+        }
+        let run = Run::new(cmd.current_dir(tree.path()).env_clear().output().unwrap());
+        run.expect_code(1);
+        let calls = std::fs::read_to_string(&log).unwrap();
+        std::fs::remove_file(&log).unwrap();
+        calls.lines().filter(|l| l.contains("AF_INET")).collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(traced(&["scan", "."], false), "");
+    let staged = ["git", "--staged"];
+    std::process::Command::new("git")
+        .args(["add", "-A"])
+        .current_dir(tree.path())
+        .status()
+        .unwrap();
+    assert_eq!(traced(&staged, false), "");
+    // The control: with --verify the same tracing does see the connection attempt.
+    assert!(traced(&["scan", "."], true).contains("connect("));
+}
