@@ -82,7 +82,8 @@ fn finish_report(
 
 /// Scans one in-memory blob named `name` through the whole pipeline (decoding layers,
 /// detection, classification, allowlist) as if it were a file of that name. Benchmarks and
-/// fuzzers drive this; it never touches the filesystem or the network.
+/// fuzzers drive this; it never touches the filesystem, nor the network unless
+/// `opts.verify` asks for it.
 pub fn scan_blob(opts: &Options, name: &str, bytes: &[u8]) -> Report {
     let started = Instant::now();
     let engine = scan::Engine::new(opts);

@@ -25,6 +25,8 @@ enum Reply {
     Status(u16, String),
     /// 429 with `Retry-After: secs` for the first `times` requests, then `then`.
     RateLimited { times: usize, retry_after: u64, then: Box<Reply> },
+    /// 302 to this path on the stub itself.
+    Redirect(&'static str),
     /// Never answers; holds the connection until the client gives up.
     Hang,
     /// Holds the answer until `n` requests are in flight at once (or 3 s pass), then 200.
@@ -125,6 +127,7 @@ fn respond(conn: &mut TcpStream, state: &StubState, reply: Reply, earlier: usize
                 respond(conn, state, *then, earlier);
             }
         }
+        Reply::Redirect(path) => write_response(conn, 302, &[&format!("Location: {path}")], ""),
         Reply::Hang => {
             // Wait for the client to hang up (its timeout), bounded by the read timeout.
             let mut sink = [0u8; 256];
@@ -245,6 +248,7 @@ impl Mimic {
         let (live, forbidden, revoked, malformed_key) = (key(501), key(502), key(503), key(504));
         let (throttled_once, failing, hanging, garbled) =
             (newer_key(505), key(506), key(507), key(508));
+        let moved = key(509);
         // The 400 body echoes the key back, as some servers do: it must not reach a report.
         let bad_request = error_body(400, "invalid", &format!("Malformed key {malformed_key}"));
         let stub = Stub::start(&[
@@ -263,6 +267,7 @@ impl Mimic {
             (&failing, Reply::Status(500, "oops".into())),
             (&hanging, Reply::Hang),
             (&garbled, Reply::Status(200, "{\"data\": [".into())),
+            (&moved, Reply::Redirect("/elsewhere")),
         ]);
         let tree = Tree::new(&[
             (
@@ -282,6 +287,7 @@ impl Mimic {
             ("server/failing.py", &format!("KEY = \"{failing}\"\n")),
             ("server/hanging.py", &format!("KEY = \"{hanging}\"\n")),
             ("server/garbled.py", &format!("KEY = \"{garbled}\"\n")),
+            ("server/moved.py", &format!("KEY = \"{moved}\"\n")),
             ("docs/example.md", &format!("pk_{}\n", "x".repeat(34))),
             ("server/acme.py", &format!("ACME = \"acme_live_{}\"\n", "a1b2c3d4".repeat(4))),
             (
@@ -298,6 +304,7 @@ impl Mimic {
             failing.clone(),
             hanging.clone(),
             garbled.clone(),
+            moved.clone(),
         ];
         Mimic { tree, stub, revoked, malformed_key, throttled_once, keys }
     }
@@ -331,9 +338,10 @@ fn every_answer_gives_its_status_and_the_public_key() {
     assert_eq!(status("server/failing.py"), no_key("unknown"));
     assert_eq!(status("server/hanging.py"), no_key("unknown"));
     assert_eq!(status("server/garbled.py"), no_key("live"));
+    assert_eq!(status("server/moved.py"), no_key("unknown"));
     assert_eq!(by_path["docs/example.md"].verification, None, "placeholders are not sent");
     assert_eq!(by_path["server/acme.py"].verification, None, "custom rules are not sent");
-    assert_eq!(report.findings.len(), 11);
+    assert_eq!(report.findings.len(), 12);
 
     let detail = |path: &str| verification(by_path[path]).2;
     assert_eq!(detail("site/index.html"), "Klaviyo accepted the key (HTTP 200)");
@@ -353,6 +361,8 @@ fn every_answer_gives_its_status_and_the_public_key() {
     );
     assert_eq!(detail("server/failing.py"), "Klaviyo answered HTTP 500; run again later");
     assert_eq!(detail("server/hanging.py"), "no answer: timed out after 1 s");
+    // The key rides in a header: a redirect is not followed anywhere with it.
+    assert_eq!(detail("server/moved.py"), "unexpected answer HTTP 302 from the accounts endpoint");
     assert!(detail("server/garbled.py").starts_with(
         "Klaviyo accepted the key (HTTP 200), but its answer could not be read (not JSON: "
     ));
@@ -367,7 +377,7 @@ fn every_answer_gives_its_status_and_the_public_key() {
     let summary: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(
         summary["summary"]["verification"],
-        serde_json::json!({ "keys_checked": 8, "live": 4, "unknown": 2, "invalid": 2, "hidden": 0 })
+        serde_json::json!({ "keys_checked": 9, "live": 4, "unknown": 3, "invalid": 2, "hidden": 0 })
     );
 }
 
@@ -413,7 +423,7 @@ fn text_shows_live_keys_first_and_the_public_key_to_use() {
         headings,
         vec![
             "LIVE KEYS: Klaviyo accepts these today, rotate them first (4 keys, 5 findings)",
-            "COULD NOT BE CHECKED: treat these keys as live (2 keys, 2 findings)",
+            "COULD NOT BE CHECKED: treat these keys as live (3 keys, 3 findings)",
             "NOT CHECKED: placeholders and custom rules (2 keys, 2 findings)",
             "REJECTED BY KLAVIYO: these keys no longer work; still remove them (2 keys, 2 findings)",
         ],
@@ -433,7 +443,7 @@ fn text_shows_live_keys_first_and_the_public_key_to_use() {
         out.contains("verified: UNKNOWN: no answer: timed out after 1 s; treat it as live ["),
         "{out}"
     );
-    assert!(out.contains("8 keys verified: 4 live, 2 unknown, 2 invalid"), "{out}");
+    assert!(out.contains("9 keys verified: 4 live, 3 unknown, 2 invalid"), "{out}");
 }
 
 #[test]
