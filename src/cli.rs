@@ -39,6 +39,19 @@ pub enum Command {
     ///           pkscan git --range origin/main..HEAD
     ///           pkscan git --staged
     Git(GitArgs),
+    /// Audit a live site: each page, what it loads and the same-site pages it links to.
+    ///
+    /// Every start URL is fetched and scanned as served; so is what it loads (scripts,
+    /// styles, preloads, manifests, frames), and scripts and styles one level further:
+    /// their source maps (sourceMappingURL comment, SourceMap header) and the chunks and
+    /// JSON they name. Same-site <a href> pages are followed to --depth.
+    ///
+    /// Only http/https URLs on a start URL's host and port (or an --allow-host) are
+    /// requested, each at most once; a URL that holds a private key is never requested,
+    /// on any host. A start URL that cannot be fetched makes the exit code 2, after the
+    /// rest is scanned and reported.
+    #[command(after_long_help = URL_EXAMPLES)]
+    Url(UrlArgs),
     /// List the rules, with their ids, severities and remediation help.
     Rules(RulesArgs),
     /// Write a commented .pkscan.toml with the defaults in the current directory.
@@ -85,6 +98,74 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub walk: WalkArgs,
+
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Shown after `pkscan url --help`.
+const URL_EXAMPLES: &str = "\
+Examples:
+  pkscan url https://shop.example/               a storefront, its assets and linked pages
+  pkscan url --depth 0 https://shop.example/checkout
+                                                 one page and what it loads
+  pkscan url --allow-host cdn.shop.example https://shop.example/
+                                                 also fetch assets from the CDN
+  cat urls.txt | pkscan url -                    a list of URLs, one a line
+  pkscan url --header 'Authorization: Basic …' https://staging.shop.example/
+                                                 a site behind basic auth (values never shown)
+  pkscan url --format sarif --output site.sarif https://shop.example/
+";
+
+/// `pkscan url`: start URLs, crawl bounds and HTTP settings.
+#[derive(Debug, Args)]
+pub struct UrlArgs {
+    /// Start URLs (http or https); "-" reads URLs from standard input, one a line.
+    #[arg(value_name = "URL", required = true)]
+    pub urls: Vec<String>,
+
+    /// Follow same-site <a href> links this many steps from a start page (0: only the
+    /// start pages and what they load).
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Crawl")]
+    pub depth: u32,
+
+    /// Fetch at most this many pages, start pages included.
+    #[arg(long, value_name = "N", default_value_t = 50, help_heading = "Crawl")]
+    pub max_pages: usize,
+
+    /// Also request URLs on this host (repeatable), e.g. the site's CDN: cdn.example.com or
+    /// 127.0.0.1:8080. Without a port, the default ports (80, 443).
+    #[arg(long, value_name = "HOST[:PORT]", help_heading = "Crawl")]
+    pub allow_host: Vec<String>,
+
+    /// Budget of each request, connect to last byte, e.g. 20s, 1.5s, 500ms.
+    #[arg(long, value_name = "DURATION", default_value = "20s", help_heading = "Limits")]
+    pub timeout: String,
+
+    /// Scan at most this much of each response (after Content-Encoding); a larger one is
+    /// scanned up to the limit and listed in errors as truncated.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", help_heading = "Limits")]
+    pub max_response_bytes: String,
+
+    /// Requests in flight at once (at most 4 per host).
+    #[arg(long, value_name = "N", default_value_t = 8, help_heading = "Limits")]
+    pub concurrency: usize,
+
+    /// Requests in the whole run at most, redirect hops included.
+    #[arg(long, value_name = "N", default_value_t = 500, help_heading = "Limits")]
+    pub max_requests: usize,
+
+    /// Send this header with every request (repeatable), e.g. "Authorization: Basic …" for
+    /// a staging site. Values are never written in any message.
+    #[arg(long, value_name = "NAME: VALUE", help_heading = "HTTP")]
+    pub header: Vec<String>,
+
+    /// The User-Agent header (default: pkscan/VERSION).
+    #[arg(long, value_name = "TEXT", help_heading = "HTTP")]
+    pub user_agent: Option<String>,
 
     #[command(flatten)]
     pub decode: DecodeArgs,

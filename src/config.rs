@@ -11,7 +11,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::allow::Allowlist;
 use crate::baseline::Baseline;
-use crate::cli::{ColorArg, CommonArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg};
+use crate::cli::{
+    ColorArg, CommonArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg, UrlArgs,
+};
 use crate::detect::custom::CustomRules;
 use crate::finding::Severity;
 use crate::rules::Rule;
@@ -202,6 +204,15 @@ impl Options {
         Ok(opts)
     }
 
+    /// Options for `pkscan url`: the config file is looked up from the current directory.
+    pub fn from_url_args(args: &UrlArgs) -> Result<Options> {
+        let mut opts = Options { paths: Vec::new(), ..Options::default() };
+        opts.apply_files(&args.common)?;
+        opts.apply_common(&args.common);
+        opts.decode = !args.decode.no_decode;
+        Ok(opts)
+    }
+
     fn apply_common(&mut self, common: &CommonArgs) {
         self.format = match common.format {
             FormatArg::Text => Format::Text,
@@ -252,6 +263,72 @@ pub fn git_options(args: &GitArgs) -> crate::GitOptions {
     }
 }
 
+/// What `pkscan url` fetches and how, from its arguments; the caller decides on the
+/// progress line.
+pub fn url_options(args: &UrlArgs) -> Result<crate::UrlOptions> {
+    let defaults = crate::UrlOptions::default();
+    let ensure_positive = |n: usize, flag: &str| -> Result<usize> {
+        if n == 0 {
+            bail!("{flag} must be at least 1");
+        }
+        Ok(n)
+    };
+    Ok(crate::UrlOptions {
+        urls: args.urls.clone(),
+        depth: args.depth,
+        max_pages: ensure_positive(args.max_pages, "--max-pages")?,
+        allow_hosts: args.allow_host.clone(),
+        timeout: parse_duration(&args.timeout)
+            .with_context(|| format!("--timeout {:?}", args.timeout))?,
+        max_response_bytes: parse_size(&args.max_response_bytes)
+            .with_context(|| format!("--max-response-bytes {:?}", args.max_response_bytes))?,
+        concurrency: ensure_positive(args.concurrency, "--concurrency")?,
+        max_requests: ensure_positive(args.max_requests, "--max-requests")?,
+        headers: args.header.iter().map(|h| parse_header(h)).collect::<Result<_>>()?,
+        user_agent: args.user_agent.clone().unwrap_or(defaults.user_agent),
+        ..defaults
+    })
+}
+
+/// `Name: value` as (name, value). Errors name the header, never show its value.
+pub fn parse_header(text: &str) -> Result<(String, String)> {
+    let Some((name, value)) = text.split_once(':') else {
+        bail!("--header needs the form \"Name: value\", e.g. --header \"Authorization: Basic …\"");
+    };
+    let name = name.trim();
+    let is_token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(is_token) {
+        bail!("--header {:?}: not a valid header name", crate::report::escape_control(name));
+    }
+    let value = value.trim();
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        bail!("--header \"{name}: …\": the value holds a control character");
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Parses `20s`, `1.5s`, `500ms`, `2m` or `20` (seconds); zero is refused.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let Ok(number) = number.parse::<f64>() else {
+        bail!("expected a duration such as 20s, 1.5s or 500ms");
+    };
+    let seconds = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" => number * 60.0,
+        other => bail!("unknown duration unit {other:?}; expected ms, s or m"),
+    };
+    let duration = std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| anyhow::anyhow!("expected a duration such as 20s, 1.5s or 500ms"))?;
+    if duration.is_zero() {
+        bail!("the timeout must be more than zero");
+    }
+    Ok(duration)
+}
+
 fn severity_of(level: SeverityArg) -> Severity {
     match level {
         SeverityArg::Critical => Severity::Critical,
@@ -293,5 +370,27 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("5 parsecs").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("20").unwrap(), Duration::from_secs(20));
+        assert_eq!(parse_duration("20s").unwrap(), Duration::from_secs(20));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        for bad in ["", "0", "fast", "5h", "-1s", "1e99"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers_parse_and_errors_hide_values() {
+        assert_eq!(parse_header("X-Token:  abc ").unwrap(), ("X-Token".into(), "abc".into()));
+        let err = format!("{:#}", parse_header("X-Token: sec\nret").unwrap_err());
+        assert!(!err.contains("sec"), "{err}");
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: v").is_err());
     }
 }

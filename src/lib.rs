@@ -24,6 +24,7 @@ use anyhow::{Context, Result};
 pub use config::Options;
 pub use finding::{Finding, Report, Severity};
 pub use source::git::GitOptions;
+pub use source::url::UrlOptions;
 
 /// Scans `opts.paths` (files, directories, or `-` for stdin) and returns the sorted report.
 pub fn scan(opts: &Options) -> Result<Report> {
@@ -49,6 +50,26 @@ pub fn scan_git(opts: &Options, git: &GitOptions) -> Result<Report> {
     let engine = scan::Engine::new(opts);
     let (collected, history_partial) = source::git::scan(&engine, git)?;
     Ok(finish_report(opts, collected, history_partial, started))
+}
+
+/// What `pkscan url` found: the report, and the start URLs that could not be fetched at
+/// all (also in `report.errors`), which make the run fail.
+#[derive(Debug, Clone, Default)]
+pub struct UrlScan {
+    pub report: Report,
+    pub unreachable: Vec<finding::ScanError>,
+}
+
+/// Audits live sites: each start URL, what its pages load and the same-site pages they
+/// link to, within `urls`' scope and caps. Bad start URLs or options are an error.
+pub fn scan_urls(opts: &Options, urls: &UrlOptions) -> Result<UrlScan> {
+    let started = Instant::now();
+    let engine = scan::Engine::new(opts);
+    let crawl = source::url::crawl(&engine, urls)?;
+    let mut report = finish_report(opts, crawl.collected, None, started);
+    report.summary.urls_fetched = Some(crawl.fetched);
+    report.summary.urls_skipped = Some(crawl.skipped);
+    Ok(UrlScan { report, unreachable: crawl.unreachable })
 }
 
 /// The report of a run: sorted, then allowlist and baseline applied, then timed.

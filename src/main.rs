@@ -49,6 +49,25 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             }
             emit(&opts, &report)
         }
+        Command::Url(args) => {
+            let opts = Options::from_url_args(&args)?;
+            let mut urls = pkscan::config::url_options(&args)?;
+            urls.progress = io::stderr().is_terminal();
+            let scan = pkscan::scan_urls(&opts, &urls)?;
+            let status = emit(&opts, &scan.report)?;
+            if scan.unreachable.is_empty() {
+                return Ok(status);
+            }
+            #[allow(clippy::print_stderr)] // why the run failed, beside the report
+            for error in &scan.unreachable {
+                eprintln!(
+                    "pkscan: cannot fetch {}: {}",
+                    error.path,
+                    report::escape_control(&error.message)
+                );
+            }
+            Ok(ExitStatus::Failed)
+        }
         Command::Rules(args) => list_rules(&args),
         Command::Init(args) => init(&args),
     }

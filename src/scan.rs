@@ -39,6 +39,8 @@ pub(crate) struct Blob {
     /// Layers already undone to get these bytes (a gzip file), outermost first.
     pub layers: Vec<Layer>,
     pub commit: Option<CommitInfo>,
+    /// Served to clients whatever the path says (everything `pkscan url` fetched).
+    pub served: bool,
 }
 
 impl Blob {
@@ -52,6 +54,7 @@ impl Blob {
             fs_root: None,
             layers,
             commit: self.commit.clone(),
+            served: self.served,
         }
     }
 }
@@ -254,7 +257,8 @@ fn is_served(
     start: usize,
     end: usize,
 ) -> bool {
-    traits.served
+    blob.served
+        || traits.served
         || asset::is_on_minified_line(buf, start, end)
         || (traits.maybe_react_native && asset::imports_react_native(buf))
         || (traits.maybe_android && has_android_manifest(blob))

@@ -1,9 +1,10 @@
-//! Where bytes come from: the file tree (`fs`), git history and the index (`git`), and
-//! standard input. Each source turns what
+//! Where bytes come from: the file tree (`fs`), git history and the index (`git`), a live
+//! site (`url`), and standard input. Each source turns what
 //! it reads into `scan::Blob`s and hands them to the engine; none of them classifies.
 
 pub(crate) mod fs;
 pub mod git;
+pub mod url;
 
 use std::io::Read;
 use std::path::Path;

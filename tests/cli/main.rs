@@ -9,6 +9,7 @@ mod core;
 mod git;
 mod hostile;
 mod recipes;
+mod url;
 mod verify;
 
 use std::path::{Path, PathBuf};

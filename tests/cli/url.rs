@@ -1,0 +1,453 @@
+//! `pkscan url` against fixture sites served on loopback by a small HTTP/1.1 server that
+//! lives in the test: findings (URL, line, column, rule), errors, exit codes, and the
+//! server's own request log (nothing off scope, nothing carrying a key, nothing twice,
+//! the count within the caps).
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+use crate::{key, Run};
+
+/// What the test server answers for one request target.
+#[derive(Clone)]
+enum Reply {
+    Body {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Headers, then a byte every 100 ms for a minute: a response that never finishes.
+    Trickle,
+}
+
+fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+    Reply::Body {
+        status: 200,
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body: body.into(),
+    }
+}
+
+fn with_header(reply: Reply, name: &str, value: &str) -> Reply {
+    match reply {
+        Reply::Body { status, mut headers, body } => {
+            headers.push((name.into(), value.into()));
+            Reply::Body { status, headers, body }
+        }
+        other => other,
+    }
+}
+
+fn redirect(status: u16, location: &str) -> Reply {
+    Reply::Body { status, headers: vec![("Location".into(), location.into())], body: vec![] }
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+struct Logged {
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+/// A loopback HTTP server with fixed routes, logging every request it receives.
+struct Server {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<Logged>>>,
+    /// The most requests it was answering at the same time.
+    peak: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start(ip: &str, routes: HashMap<String, Reply>) -> Server {
+        let listener = TcpListener::bind((ip, 0)).expect("bind a loopback port");
+        let addr = listener.local_addr().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let active = Arc::new(AtomicUsize::new(0));
+        let routes = Arc::new(routes);
+        let (log2, peak2) = (log.clone(), peak.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (routes, log, peak, active) =
+                    (routes.clone(), log2.clone(), peak2.clone(), active.clone());
+                std::thread::spawn(move || {
+                    let _ = handle(stream, &routes, &log, &peak, &active);
+                });
+            }
+        });
+        Server { addr, log, peak }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn targets(&self) -> Vec<String> {
+        self.log.lock().unwrap().iter().map(|l| l.target.clone()).collect()
+    }
+}
+
+fn handle(
+    stream: TcpStream,
+    routes: &HashMap<String, Reply>,
+    log: &Mutex<Vec<Logged>>,
+    peak: &AtomicUsize,
+    active: &AtomicUsize,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let target = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.trim_end().split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    log.lock().unwrap().push(Logged { target: target.clone(), headers });
+    let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+    peak.fetch_max(now, Ordering::SeqCst);
+    let result = respond(stream, routes.get(&target));
+    active.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+fn respond(mut stream: TcpStream, reply: Option<&Reply>) -> std::io::Result<()> {
+    let not_found = Reply::Body { status: 404, headers: vec![], body: b"not found".to_vec() };
+    match reply.unwrap_or(&not_found) {
+        Reply::Body { status, headers, body } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            stream.write_all(head.as_bytes())?;
+            stream.write_all(body)?;
+        }
+        Reply::Trickle => {
+            stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n",
+            )?;
+            for _ in 0..600 {
+                stream.write_all(b"/")?;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    stream.flush()
+}
+
+/// (line, column) of the first `needle` in `text`, 1-based, columns in code points.
+fn at(text: &str, needle: &str) -> (u64, u64) {
+    let offset = text.find(needle).unwrap_or_else(|| panic!("{needle} not in fixture"));
+    let before = &text[..offset];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().unwrap().chars().count() as u64 + 1;
+    (line, column)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// `pkscan ARGS` with a clean environment (no proxy variables), `stdin` fed in.
+fn pkscan(args: &[&str], stdin: &str) -> (Run, Duration) {
+    let started = Instant::now();
+    let output = Command::cargo_bin("pkscan")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    (Run::new(output), started.elapsed())
+}
+
+/// The fixture storefront: every kind of leak a visitor downloads, and every hostile
+/// endpoint the crawler must survive. Keys by name, to assert against.
+struct Storefront {
+    site: Server,
+    partner: Server,
+    keys: HashMap<&'static str, String>,
+    bodies: HashMap<&'static str, String>,
+}
+
+fn storefront() -> Storefront {
+    let partner_routes = HashMap::from([
+        ("/".to_string(), ok("text/html", format!("<p>{}</p>", key(900)))),
+        ("/widget.js".to_string(), ok("application/javascript", format!("k='{}'", key(901)))),
+    ]);
+    // Another loopback address: a different host, not just a different port.
+    let partner = Server::start("127.0.0.2", partner_routes);
+    let keys: HashMap<&str, String> = [
+        ("inline", key(1)),
+        ("markup", key(2)),
+        ("theme", key(3)),
+        ("bundle", key(4)),
+        ("chunk", key(5)),
+        ("chunk_map", key(6)),
+        ("bundle_map", key(7)),
+        ("css_map", key(8)),
+        ("gzip", key(9)),
+        ("moved", key(10)),
+        ("about", key(11)),
+        ("big_head", key(12)),
+        ("big_tail", key(13)),
+        ("in_url", key(14)),
+        ("deeper", key(15)),
+    ]
+    .into_iter()
+    .collect();
+    let k = |name: &str| keys[name].clone();
+    let index = format!(
+        r#"<!doctype html>
+<html><head>
+<title>Shop</title>
+<link rel="stylesheet" href="/assets/theme.css">
+<link rel="icon" href="/favicon.ico">
+<script src="/assets/theme.js"></script>
+<script src="/assets/bundle.min.js" defer></script>
+<script src="/assets/gz.js"></script>
+<script src="/assets/missing.js"></script>
+<script src="/old/theme.js"></script>
+<script src="/loop/a.js"></script>
+<script src="/chain/0"></script>
+<script src="/slow.js"></script>
+<script src="/big.js"></script>
+<script src="{partner}/widget.js"></script>
+<script src="/assets/loader.js?key={in_url}"></script>
+<script>
+  var _learnq = _learnq || [];
+  _learnq.push(['account', '{inline}']);
+</script>
+</head><body>
+<div data-k="{markup}">Welcome</div>
+<a href="/about">About</a> <a href="/about#team">Team</a> <a href="/">Home</a>
+<a href="{partner}/">Partner</a> <a href="mailto:shop@example.com">Mail</a>
+</body></html>
+"#,
+        partner = partner.url(""),
+        in_url = k("in_url"),
+        inline = k("inline"),
+        markup = k("markup"),
+    );
+    let about = format!(
+        "<!doctype html>\n<html><body>\n<p>About us</p>\n<!-- {} -->\n<a href=\"/\">Home</a> <a href=\"/deeper\">More</a>\n<script src=\"/assets/theme.js\"></script>\n</body></html>\n",
+        k("about")
+    );
+    let theme_js = format!(
+        "// Theme script\nwindow.shop = {{\n  klaviyo: {{ company_id: \"{}\" }}\n}};\n",
+        k("theme")
+    );
+    let bundle = format!(
+        "!function(){{var r={{7:\"/assets/chunk-7f3a.js\"}};function l(e){{return import(r[e])}}var k=\"{}\";window.a=function(){{return l(7)}}}}();",
+        k("bundle")
+    );
+    let chunk = format!(
+        "export const cfg = {{ key: \"{}\" }};\n//# sourceMappingURL=chunk-7f3a.js.map\n",
+        k("chunk")
+    );
+    let chunk_map = format!(
+        "{{\"version\":3,\"sources\":[\"src/cfg.js\"],\"sourcesContent\":[\"export const cfg = {{ key: '{}' }};\\n\"],\"mappings\":\"AAAA\"}}",
+        k("chunk_map")
+    );
+    let bundle_map = format!(
+        "{{\"version\":3,\"sources\":[\"src/main.js\"],\"sourcesContent\":[\"const k = '{}';\\n\"],\"mappings\":\"AAAA\"}}",
+        k("bundle_map")
+    );
+    let css = "body{color:#123}\n/*# sourceMappingURL=theme.css.map */\n".to_string();
+    let css_map = format!(
+        "{{\"version\":3,\"sources\":[\"theme.scss\"],\"sourcesContent\":[\"// {}\\nbody {{ color: #123 }}\\n\"],\"mappings\":\"AAAA\"}}",
+        k("css_map")
+    );
+    let gz_plain = format!("// served with Content-Encoding: gzip\nvar k = '{}';\n", k("gzip"));
+    let moved = format!("var moved = '{}';\n", k("moved"));
+    let deeper = format!("<p>{}</p>", k("deeper"));
+    let mut big = format!("var head = '{}';\n", k("big_head"));
+    big.push_str(&"/* padding */\n".repeat(20_000)); // 280 kB, over the 100 KiB limit
+    big.push_str(&format!("var tail = '{}';\n", k("big_tail")));
+
+    let mut routes: HashMap<String, Reply> = HashMap::new();
+    let mut add = |path: &str, reply: Reply| {
+        routes.insert(path.to_string(), reply);
+    };
+    add("/", ok("text/html; charset=utf-8", index.clone()));
+    add("/about", ok("text/html", about.clone()));
+    add("/deeper", ok("text/html", deeper));
+    add("/assets/theme.css", ok("text/css", css.clone()));
+    add("/assets/theme.css.map", ok("application/json", css_map.clone()));
+    add("/assets/theme.js", ok("application/javascript", theme_js.clone()));
+    add(
+        "/assets/bundle.min.js",
+        with_header(
+            ok("application/javascript", bundle.clone()),
+            "SourceMap",
+            "/assets/bundle.min.js.map",
+        ),
+    );
+    add("/assets/bundle.min.js.map", ok("application/json", bundle_map.clone()));
+    add("/assets/chunk-7f3a.js", ok("text/javascript", chunk.clone()));
+    add("/assets/chunk-7f3a.js.map", ok("application/json", chunk_map.clone()));
+    add(
+        "/assets/gz.js",
+        with_header(
+            ok("application/javascript", gzip(gz_plain.as_bytes())),
+            "Content-Encoding",
+            "gzip",
+        ),
+    );
+    add("/old/theme.js", redirect(301, "/r1"));
+    add("/r1", redirect(302, "/assets/moved.js"));
+    add("/assets/moved.js", ok("application/javascript", moved.clone()));
+    add("/loop/a.js", redirect(302, "/loop/b.js"));
+    add("/loop/b.js", redirect(302, "/loop/a.js"));
+    for i in 0..10 {
+        add(&format!("/chain/{i}"), redirect(302, &format!("/chain/{}", i + 1)));
+    }
+    add("/slow.js", Reply::Trickle);
+    add("/big.js", ok("application/javascript", big.clone()));
+    let site = Server::start("127.0.0.1", routes);
+    let bodies = HashMap::from([
+        ("index", index),
+        ("about", about),
+        ("theme_js", theme_js),
+        ("bundle", bundle),
+        ("chunk", chunk),
+        ("chunk_map", chunk_map),
+        ("bundle_map", bundle_map),
+        ("css_map", css_map),
+        ("gz", gz_plain),
+        ("moved", moved),
+        ("big", big),
+    ]);
+    Storefront { site, partner, keys, bodies }
+}
+
+impl Storefront {
+    /// (URL, line, column, rule) of `key` in the fixture body served at `path`.
+    fn finding(&self, path: &str, body: &str, key: &str, rule: &str) -> (String, u64, u64, String) {
+        let (line, column) = at(&self.bodies[body], &self.keys[key]);
+        (self.site.url(path), line, column, rule.to_string())
+    }
+}
+
+const ASSET: &str = "klaviyo-private-key-in-public-asset";
+
+#[test]
+fn a_storefront_is_audited_within_scope_and_bounds() {
+    let shop = storefront();
+    let start = shop.site.url("/");
+    let (run, elapsed) = pkscan(
+        &["url", &start, "--timeout", "1s", "--max-response-bytes", "100KiB", "--format", "json"],
+        "",
+    );
+    run.expect_code(1);
+    let report = run.json();
+
+    let mut want = vec![
+        shop.finding("/", "index", "inline", "klaviyo-private-key-as-account"),
+        shop.finding("/", "index", "in_url", ASSET),
+        shop.finding("/", "index", "markup", ASSET),
+        shop.finding("/about", "about", "about", ASSET),
+        shop.finding("/assets/bundle.min.js", "bundle", "bundle", ASSET),
+        shop.finding("/assets/bundle.min.js.map", "bundle_map", "bundle_map", ASSET),
+        shop.finding("/assets/chunk-7f3a.js", "chunk", "chunk", ASSET),
+        shop.finding("/assets/chunk-7f3a.js.map", "chunk_map", "chunk_map", ASSET),
+        shop.finding("/assets/gz.js", "gz", "gzip", ASSET),
+        shop.finding("/assets/moved.js", "moved", "moved", ASSET),
+        shop.finding("/assets/theme.css.map", "css_map", "css_map", ASSET),
+        shop.finding("/assets/theme.js", "theme_js", "theme", "klaviyo-private-key-as-company-id"),
+        shop.finding("/big.js", "big", "big_head", ASSET),
+    ];
+    want.sort();
+    let mut got = report.places();
+    got.sort();
+    assert_eq!(got, want, "stderr: {}", run.stderr());
+    assert!(report.findings.iter().all(|f| f.decoded.is_empty()), "{:?}", report.findings);
+    assert!(
+        shop.keys.values().all(|k| !run.stdout().contains(k.as_str())),
+        "a key was not redacted"
+    );
+
+    let errors: Vec<(String, String)> =
+        report.errors.iter().map(|e| (e.path.clone(), e.message.clone())).collect();
+    let u = |p: &str| shop.site.url(p);
+    let mut want_errors = vec![
+        (u("/assets/missing.js"), "HTTP 404".to_string()),
+        (u("/big.js"), "truncated: larger than 100 KiB (--max-response-bytes); only the first part was scanned".into()),
+        (u("/chain/0"), format!("HTTP 302 redirect chain longer than 5 hops: stopped at {}", u("/chain/6"))),
+        (
+            u("/loop/a.js"),
+            format!("HTTP 302 redirect loop: {} -> {} -> {}", u("/loop/a.js"), u("/loop/b.js"), u("/loop/a.js")),
+        ),
+        (u("/slow.js"), "timed out after 1 s".into()),
+    ];
+    want_errors.sort();
+    assert_eq!(errors, want_errors);
+
+    // The server's side: what was asked, once each, nothing off scope or carrying a key.
+    let targets = shop.site.targets();
+    let unique: BTreeSet<_> = targets.iter().cloned().collect();
+    assert_eq!(unique.len(), targets.len(), "a URL was requested twice: {targets:?}");
+    let expected: BTreeSet<String> = [
+        "/",
+        "/about",
+        "/assets/theme.css",
+        "/assets/theme.css.map",
+        "/assets/theme.js",
+        "/assets/bundle.min.js",
+        "/assets/bundle.min.js.map",
+        "/assets/chunk-7f3a.js",
+        "/assets/chunk-7f3a.js.map",
+        "/assets/gz.js",
+        "/assets/missing.js",
+        "/old/theme.js",
+        "/r1",
+        "/assets/moved.js",
+        "/loop/a.js",
+        "/loop/b.js",
+        "/chain/0",
+        "/chain/1",
+        "/chain/2",
+        "/chain/3",
+        "/chain/4",
+        "/chain/5",
+        "/slow.js",
+        "/big.js",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(unique, expected);
+    assert!(targets.iter().all(|t| !t.contains("pk_")), "{targets:?}");
+    assert_eq!(shop.partner.targets(), Vec::<String>::new(), "the other host was requested");
+    assert!(shop.site.peak.load(Ordering::SeqCst) <= 4, "more than 4 requests at once to one host");
+    let log = shop.site.log.lock().unwrap().clone();
+    let agent = format!("pkscan/{}", env!("CARGO_PKG_VERSION"));
+    assert!(log.iter().all(|l| l.headers.contains(&("user-agent".into(), agent.clone()))));
+
+    assert_eq!(report.summary.urls_fetched, Some(expected.len() as u64));
+    // Off scope: the partner's page and widget; holding a key: the loader; the mailto: link;
+    // the redirect that left the chain cap is not skipped but an error.
+    assert_eq!(report.summary.urls_skipped, Some(4));
+    assert_eq!(report.summary.errors, 5);
+    // The trickling response runs for a minute; the 1 s budget ended it.
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+}
