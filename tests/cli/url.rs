@@ -451,3 +451,222 @@ fn a_storefront_is_audited_within_scope_and_bounds() {
     // The trickling response runs for a minute; the 1 s budget ended it.
     assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
 }
+
+fn routes(list: Vec<(&str, Reply)>) -> HashMap<String, Reply> {
+    list.into_iter().map(|(path, reply)| (path.to_string(), reply)).collect()
+}
+
+/// A port on which nothing listens.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_unreachable_start_url_fails_the_run_after_the_rest_is_reported() {
+    let page = format!("<p>{}</p>\n<p>{} pkscan:allow</p>\n", key(20), key(21));
+    let site = Server::start("127.0.0.1", routes(vec![("/", ok("text/html", page.clone()))]));
+    let dead = format!("http://127.0.0.1:{}/", closed_port());
+    let (run, _) = pkscan(&["url", &site.url("/"), &dead, "--format", "json"], "");
+    run.expect_code(2);
+    let report = run.json();
+    let (line, column) = at(&page, &key(20));
+    assert_eq!(report.places(), vec![(site.url("/"), line, column, ASSET.to_string())]);
+    assert_eq!(report.summary.allowed, 1);
+    assert_eq!(
+        report.errors.iter().map(|e| (e.path.clone(), e.message.clone())).collect::<Vec<_>>(),
+        vec![(dead.clone(), "connection refused".to_string())]
+    );
+    assert_eq!(run.stderr(), format!("pkscan: cannot fetch {dead}: connection refused\n"));
+    assert_eq!(report.summary.urls_fetched, Some(2));
+}
+
+#[test]
+fn urls_from_stdin_with_headers_at_depth_zero() {
+    let secret_header = "s3cr3t-preview-value";
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![
+            ("/", ok("text/html", "<script src=/a.js></script><a href=/about>a</a>")),
+            ("/landing", ok("text/html", "<script src=/a.js></script>")),
+            ("/a.js", ok("application/javascript", format!("k = '{}'", key(30)))),
+            ("/about", ok("text/html", key(31))),
+        ]),
+    );
+    let list = format!(
+        "{}\n# a comment\n\n  {}  \n{}\n",
+        site.url("/"),
+        site.url("/landing"),
+        site.url("/nothing")
+    );
+    let header = format!("X-Preview-Token: {secret_header}");
+    let (run, _) = pkscan(
+        &[
+            "url",
+            "-",
+            "--depth",
+            "0",
+            "--header",
+            &header,
+            "--user-agent",
+            "audit/1",
+            "--format",
+            "json",
+        ],
+        &list,
+    );
+    run.expect_code(2);
+    let report = run.json();
+    assert_eq!(report.places(), vec![(site.url("/a.js"), 1, 6, ASSET.to_string())]);
+    let mut targets = site.targets();
+    targets.sort();
+    assert_eq!(targets, vec!["/", "/a.js", "/landing", "/nothing"]);
+    let log = site.log.lock().unwrap().clone();
+    for request in &log {
+        assert!(request.headers.contains(&("x-preview-token".into(), secret_header.into())));
+        assert!(request.headers.contains(&("user-agent".into(), "audit/1".into())));
+    }
+    assert!(!run.stdout().contains(secret_header) && !run.stderr().contains(secret_header));
+    assert_eq!(run.stderr(), format!("pkscan: cannot fetch {}: HTTP 404\n", site.url("/nothing")));
+}
+
+#[test]
+fn a_bad_header_is_refused_without_showing_its_value() {
+    let (run, _) = pkscan(&["url", "http://127.0.0.1:1/", "--header", "X-Token: abc\u{7f}def"], "");
+    run.expect_code(2);
+    assert!(!run.stderr().contains("abc"), "{}", run.stderr());
+    assert!(run.stderr().contains("X-Token"), "{}", run.stderr());
+}
+
+#[test]
+fn requests_and_pages_are_capped() {
+    let index = "<a href=/p1>1</a><a href=/p2>2</a><a href=/p3>3</a>\
+                 <script src=/s1.js></script><script src=/s2.js></script>";
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![
+            ("/", ok("text/html", index)),
+            ("/p1", ok("text/html", "<p>1</p>")),
+            ("/s1.js", ok("text/javascript", "1")),
+            ("/s2.js", ok("text/javascript", "2")),
+        ]),
+    );
+    let (run, _) = pkscan(
+        &[
+            "url",
+            &site.url("/"),
+            "--max-pages",
+            "2",
+            "--max-requests",
+            "3",
+            "--concurrency",
+            "1",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(site.targets().len(), 3, "{:?}", site.targets());
+    assert_eq!(site.targets()[0], "/");
+    assert_eq!(report.summary.urls_fetched, Some(3));
+    let messages: Vec<_> =
+        report.errors.iter().map(|e| (e.path.clone(), e.message.clone())).collect();
+    assert_eq!(
+        messages,
+        vec![
+            (site.url("/"), "--max-pages 2 reached: 2 more pages were not fetched".to_string()),
+            (site.url("/"), "--max-requests 3 reached: 1 more URLs were not requested".to_string()),
+        ]
+    );
+    // /p2 and /p3 over the page cap, one URL over the request cap.
+    assert_eq!(report.summary.urls_skipped, Some(3));
+}
+
+#[test]
+fn redirects_leave_the_scope_only_with_allow_host_and_keys_never_leave() {
+    let partner = Server::start(
+        "127.0.0.2",
+        routes(vec![("/", ok("text/html", format!("<p>{}</p>", key(40))))]),
+    );
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![
+            ("/go", redirect(302, &partner.url("/"))),
+            ("/k", redirect(302, &format!("/track?company_id={}", key(41)))),
+        ]),
+    );
+    let with_key = site.url(&format!("/x?company_id={}", key(42)));
+    let (run, _) =
+        pkscan(&["url", &site.url("/go"), &site.url("/k"), &with_key, "--format", "json"], "");
+    run.expect_code(2);
+    let stderr = run.stderr();
+    let partner_host = partner.addr.to_string();
+    assert!(
+        stderr.contains(&format!(
+            "pkscan: cannot fetch {}: HTTP 302 redirect to {}, which is out of scope: not requested; add --allow-host {partner_host} to follow it\n",
+            site.url("/go"),
+            partner.url("/")
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!(
+        "pkscan: cannot fetch {}: HTTP 302 redirect to a URL that holds a private key: not requested\n",
+        site.url("/k")
+    )), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "pkscan: cannot fetch http://{}/…: not requested: the URL holds a private key",
+            site.addr
+        )),
+        "{stderr}"
+    );
+    for k in [key(41), key(42)] {
+        assert!(!stderr.contains(&k) && !run.stdout().contains(&k));
+    }
+    let mut targets = site.targets();
+    targets.sort();
+    assert_eq!(targets, vec!["/go", "/k"]);
+    assert_eq!(partner.targets(), Vec::<String>::new());
+
+    let (run, _) =
+        pkscan(&["url", &site.url("/go"), "--allow-host", &partner_host, "--format", "json"], "");
+    run.expect_code(1);
+    assert_eq!(run.json().places(), vec![(partner.url("/"), 1, 4, ASSET.to_string())]);
+    assert_eq!(partner.targets(), vec!["/"]);
+}
+
+#[test]
+fn sarif_names_the_absolute_url() {
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![("/app.js?v=2", ok("text/javascript", format!("\nvar k='{}'", key(50))))]),
+    );
+    let (run, _) = pkscan(&["url", &site.url("/app.js?v=2#top"), "--format", "sarif"], "");
+    run.expect_code(1);
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let location = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"], serde_json::json!({ "uri": site.url("/app.js?v=2") }));
+    assert_eq!(location["region"]["startLine"], 2);
+    assert_eq!(location["region"]["startColumn"], 8);
+}
+
+#[test]
+fn the_library_audits_a_site_too() {
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![("/", ok("text/html", format!("<i>{}</i>", key(60))))]),
+    );
+    let urls = pkscan::UrlOptions { urls: vec![site.url("/")], ..pkscan::UrlOptions::default() };
+    let scan = pkscan::scan_urls(&pkscan::Options::default(), &urls).unwrap();
+    assert!(scan.unreachable.is_empty());
+    let found: Vec<_> = scan
+        .report
+        .findings
+        .iter()
+        .map(|f| (f.path.clone(), f.line, f.column, f.rule_id.clone()))
+        .collect();
+    assert_eq!(found, vec![(site.url("/"), 1, 4, ASSET.to_string())]);
+    assert_eq!(scan.report.summary.urls_fetched, Some(1));
+}

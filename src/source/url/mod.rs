@@ -335,7 +335,8 @@ impl State {
 fn key_free_name(text: &str) -> String {
     match Url::parse(text) {
         Ok(url) if url.host_str().is_some_and(|h| !scope::carries_key(h)) => {
-            format!("{}://{}/…", url.scheme(), url.host_str().unwrap_or_default())
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{}{port}/…", url.scheme(), url.host_str().unwrap_or_default())
         }
         _ => redact_keys(text),
     }
