@@ -233,6 +233,10 @@ pub fn summary_line(report: &Report) -> String {
         human_bytes(s.bytes_scanned),
         s.elapsed_ms as f64 / 1000.0
     ));
+    if let (Some(fetched), Some(skipped)) = (s.urls_fetched, s.urls_skipped) {
+        let urls = if fetched == 1 { "URL" } else { "URLs" };
+        line.push_str(&format!(" · {fetched} {urls} requested, {skipped} skipped"));
+    }
     for (n, what) in [(s.allowed, "allowed"), (s.baselined, "baselined"), (s.skipped, "skipped")] {
         if n > 0 {
             line.push_str(&format!(" · {n} {what}"));

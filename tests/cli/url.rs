@@ -670,3 +670,27 @@ fn the_library_audits_a_site_too() {
     assert_eq!(found, vec![(site.url("/"), 1, 4, ASSET.to_string())]);
     assert_eq!(scan.report.summary.urls_fetched, Some(1));
 }
+
+#[test]
+fn the_text_report_counts_requested_and_skipped_urls() {
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![(
+            "/",
+            ok("text/html", format!("<a href=https://elsewhere.example/>x</a>\n{}\n", key(70))),
+        )]),
+    );
+    let (run, _) = pkscan(&["url", &site.url("/"), "--color", "never"], "");
+    run.expect_code(1);
+    let stdout = run.stdout();
+    let summary = stdout.lines().last().unwrap();
+    assert!(
+        summary.starts_with("1 finding (1 critical) · 1 file, ")
+            && summary.ends_with(" · 1 URL requested, 1 skipped"),
+        "{summary}"
+    );
+    assert!(
+        stdout.starts_with(&format!("{}\n  2:1  CRITICAL  {ASSET}  pk_", site.url("/"))),
+        "{stdout}"
+    );
+}

@@ -375,7 +375,15 @@ impl Crawler<'_, '_> {
         let mut scratch = Scratch::default();
         let mut out = Collector::default();
         while let Some(job) = self.next_job() {
-            let (refs, found) = self.process(&job, &mut scratch, &mut out);
+            // A job that panicked must still be finished, or the other workers would wait
+            // for it forever; it becomes an error entry instead.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.process(&job, &mut scratch, &mut out)
+            }));
+            let (refs, found) = outcome.unwrap_or_else(|_| {
+                out.error(job.name(), "internal error while fetching or scanning this URL");
+                (Vec::new(), None)
+            });
             self.finish_job(&job, refs, found);
         }
         self.collected.lock().unwrap_or_else(|p| p.into_inner()).merge(out);
@@ -418,12 +426,14 @@ impl Crawler<'_, '_> {
             state.findings += findings;
         }
         if let Some(bar) = &self.progress {
+            let count =
+                |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
             bar.set_message(format!(
-                "{} pages, {} assets, {}, {} findings",
-                state.pages_done,
-                state.assets_done,
+                "{}, {}, {}, {}",
+                count(state.pages_done, "page", "pages"),
+                count(state.assets_done, "asset", "assets"),
                 fetch::format_bytes(state.bytes),
-                state.findings
+                count(state.findings, "finding", "findings"),
             ));
         }
         drop(state);
