@@ -44,26 +44,23 @@ impl Scanned {
     }
 }
 
-/// Pack cache per worker: deltas of one file's versions share bases, so a modest cache
-/// saves most re-inflation while keeping the peak memory of all workers bounded.
-const PACK_CACHE_BYTES: usize = 32 << 20;
+/// Pack cache per worker: a file's versions reach each worker in delta-chain order, so the
+/// base of the next delta is usually among the last few objects read; a small cache saves
+/// most re-inflation while keeping the peak memory of all workers bounded.
+const PACK_CACHE_BYTES: usize = 8 << 20;
 
-/// Runs `threads` scanners until `jobs` is closed and drained.
+/// Runs a scanner per queue until every queue is closed and drained.
 pub(crate) fn scan_all(
     repo: &gix::ThreadSafeRepository,
     engine: &Engine<'_>,
-    threads: usize,
-    jobs: Receiver<Job>,
+    queues: Vec<Receiver<Job>>,
     counters: &Counters,
 ) -> Scanned {
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                let jobs = jobs.clone();
-                scope.spawn(move || worker(repo, engine, jobs, counters))
-            })
+        let workers: Vec<_> = queues
+            .into_iter()
+            .map(|jobs| scope.spawn(move || worker(repo, engine, jobs, counters)))
             .collect();
-        drop(jobs);
         let mut all = Scanned::default();
         for worker in workers {
             match worker.join() {

@@ -16,6 +16,8 @@ use crate::scan::{Collector, Engine};
 
 /// Jobs queued per scanner: enough to keep them busy while the walk reads a big tree.
 const QUEUE_PER_THREAD: usize = 256;
+/// Delta cache of the walk (trees only).
+const WALK_PACK_CACHE_BYTES: usize = 12 << 20;
 
 /// Scans every commit `git` selects; returns what was found and whether the history is
 /// partial (a shallow clone).
@@ -26,16 +28,24 @@ pub(crate) fn scan(
     excludes: &Gitignore,
 ) -> Result<(Collector, bool)> {
     let local = blobs::handle(repo);
-    let mut walker = local.clone();
-    // Trees are read twice (as a commit's and as its child's parent tree), close together.
-    walker.object_cache_size(16 << 20);
+    let mut walker = repo.to_thread_local();
+    // Trees are read twice (as a commit's and as its child's parent tree), close together,
+    // and each version of a folder's tree is usually a delta on the one before, which the
+    // delta cache must still hold: small objects, so a cache by bytes, not by count.
+    walker.object_cache_size(4 << 20);
+    walker.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(WALK_PACK_CACHE_BYTES))
+    });
     let (tips, hidden) = select(&local, git)?;
     let threads = engine.opts.worker_threads();
-    let (sender, receiver) = crossbeam_channel::bounded::<Job>(threads * QUEUE_PER_THREAD);
+    // One queue per scanner, by path: a file's versions go to the same scanner, whose pack
+    // cache then holds the previous version, the base of the next one's delta.
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..threads.max(1)).map(|_| crossbeam_channel::bounded::<Job>(QUEUE_PER_THREAD)).unzip();
     let counters = Counters::default();
     let done = AtomicBool::new(false);
     let (history, scanned) = std::thread::scope(|scope| {
-        let scanners = scope.spawn(|| blobs::scan_all(repo, engine, threads, receiver, &counters));
+        let scanners = scope.spawn(|| blobs::scan_all(repo, engine, receivers, &counters));
         if git.progress {
             scope.spawn(|| show_progress(&counters, &done));
         }
@@ -49,10 +59,11 @@ pub(crate) fn scan(
             },
             &mut |blob, id, path, path_text| {
                 // The scanners outlive the walk, so the channel only closes when it ends.
-                let _ = sender.send(Job { blob, id, path, path_text: path_text.to_string() });
+                let queue = &senders[path as usize % senders.len()];
+                let _ = queue.send(Job { blob, id, path, path_text: path_text.to_string() });
             },
         );
-        drop(sender);
+        drop(senders);
         let scanned = scanners.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         done.store(true, Ordering::Relaxed);
         (history, scanned)

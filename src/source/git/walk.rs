@@ -5,11 +5,11 @@
 //! Blobs are interned as they are met so the scanner can start on each new one at once;
 //! nothing here reads a blob.
 
+use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use gix::bstr::BStr;
-use gix::objs::tree::EntryMode;
+use gix::objs::tree::EntryRef;
 use gix::objs::Find;
 use gix::ObjectId;
 use ignore::gitignore::Gitignore;
@@ -57,7 +57,7 @@ pub(crate) struct History {
 #[derive(Default)]
 struct Tables {
     paths: HashMap<Vec<u8>, u32>,
-    blobs: HashMap<ObjectId, u32>,
+    blobs: gix::hashtable::HashMap<ObjectId, u32>,
 }
 
 /// Walks the commits reachable from `tips` but not from `hidden_tips`, then diffs each
@@ -84,7 +84,7 @@ pub(crate) fn walk(
 
     let mut tables = Tables::default();
     let mut differ = Differ::new(repo, excludes);
-    for index in 0..history.commits.len() {
+    for index in diff_order(repo, &history.commits) {
         let commit = &history.commits[index];
         if commit.hidden {
             continue;
@@ -134,13 +134,10 @@ fn intern_path(tables: &mut Tables, paths: &mut Vec<String>, path: Vec<u8>) -> u
 }
 
 fn intern_blob(tables: &mut Tables, blobs: &mut Vec<ObjectId>, id: ObjectId) -> u32 {
-    match tables.blobs.entry(id) {
-        Entry::Occupied(e) => *e.get(),
-        Entry::Vacant(e) => {
-            blobs.push(id);
-            *e.insert(blobs.len() as u32 - 1)
-        }
-    }
+    *tables.blobs.entry(id).or_insert_with(|| {
+        blobs.push(id);
+        blobs.len() as u32 - 1
+    })
 }
 
 /// Adds every commit reachable from `tips` that is not yet known, children before
@@ -208,6 +205,30 @@ fn read_commit(
         .map_err(|err| format!("corrupt commit object: {err}"))?;
     let seconds = commit.author().map(|a| a.seconds()).unwrap_or_default();
     Ok((commit.tree(), commit.parents().collect(), seconds))
+}
+
+/// The order to diff commits in: a topological one, following the direction of the pack's
+/// delta chains. The pack cache keeps only the objects asked for, not the bases passed on
+/// the way, so reading a file's versions in chain order costs one delta each, while the
+/// opposite order re-applies the whole chain (up to 50 deltas) for every version. `git gc`
+/// makes newer versions the bases (walk children first); `git fast-import` and some
+/// servers the older ones (walk parents first). A few commits' root trees tell which.
+fn diff_order(repo: &gix::Repository, commits: &[Commit]) -> Vec<usize> {
+    let deltas = |tree: &ObjectId| repo.find_header(*tree).ok().and_then(|h| h.num_deltas());
+    let mut votes = 0i32;
+    for commit in commits.iter().filter(|c| c.parents.len() == 1).take(32) {
+        let parent = &commits[commit.parents[0] as usize];
+        if let (Some(new), Some(old)) = (deltas(&commit.tree), deltas(&parent.tree)) {
+            votes += (new > old) as i32 - (new < old) as i32;
+        }
+    }
+    let mut order: Vec<usize> = (0..commits.len()).collect();
+    if votes > 0 {
+        order.sort_by_key(|&i| commits[i].generation);
+    } else {
+        order.sort_by_key(|&i| std::cmp::Reverse(commits[i].generation));
+    }
+    order
 }
 
 /// Generation numbers, computed parents first without recursion (histories are deep).
@@ -279,23 +300,29 @@ impl<'r> Differ<'r> {
             });
         }
         let result = (|| {
-            let old_maps: Vec<HashMap<&BStr, (EntryMode, ObjectId)>> = old_bufs
-                .iter()
-                .map(|buf| buf.as_deref().map(|b| tree_map(b, hash)).unwrap_or_default())
-                .collect();
-            let entries = gix::objs::TreeRefIter::from_bytes(&new_buf, hash);
+            // Tree entries are sorted in git's order, so each parent's entry with the same
+            // name and kind is found by walking both lists together.
+            let mut old_trees: Vec<(Vec<EntryRef<'_>>, usize)> = Vec::with_capacity(olds.len());
+            for buf in &old_bufs {
+                let entries = match buf {
+                    Some(buf) => gix::objs::TreeRefIter::from_bytes(buf, hash)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|err| format!("corrupt tree object: {err}"))?,
+                    None => Vec::new(),
+                };
+                old_trees.push((entries, 0));
+            }
             let mut sub_olds = Vec::with_capacity(olds.len());
-            for entry in entries {
+            for entry in gix::objs::TreeRefIter::from_bytes(&new_buf, hash) {
                 let entry = entry.map_err(|err| format!("corrupt tree object {new}: {err}"))?;
                 let is_tree = entry.mode.is_tree();
+                sub_olds.clear();
+                for (entries, cursor) in &mut old_trees {
+                    sub_olds.push(matching(entries, cursor, &entry).map(ObjectId::from));
+                }
                 if !is_tree && !entry.mode.is_blob() {
                     continue; // symlinks and submodules hold no file content
                 }
-                sub_olds.clear();
-                sub_olds.extend(old_maps.iter().map(|map| match map.get(entry.filename) {
-                    Some((mode, id)) if mode.is_tree() == is_tree && !mode.is_link() => Some(*id),
-                    _ => None,
-                }));
                 if sub_olds.iter().any(|old| old.as_ref().map(|o| o.as_ref()) == Some(entry.oid)) {
                     continue;
                 }
@@ -341,9 +368,40 @@ impl<'r> Differ<'r> {
     }
 }
 
-fn tree_map(data: &[u8], hash: gix::hash::Kind) -> HashMap<&BStr, (EntryMode, ObjectId)> {
-    gix::objs::TreeRefIter::from_bytes(data, hash)
-        .filter_map(Result::ok)
-        .map(|e| (e.filename, (e.mode, e.oid.to_owned())))
-        .collect()
+/// The entry of `entries` (from `*cursor` on) with `entry`'s name and kind, if any; moves
+/// the cursor past everything that sorts before it. Blobs and executables match each other;
+/// a tree only a tree; symlinks and submodules nothing.
+fn matching<'a>(
+    entries: &[EntryRef<'a>],
+    cursor: &mut usize,
+    entry: &EntryRef<'_>,
+) -> Option<&'a gix::hash::oid> {
+    while let Some(old) = entries.get(*cursor) {
+        match git_order(old, entry) {
+            Ordering::Less => *cursor += 1,
+            Ordering::Equal => {
+                *cursor += 1;
+                let same_kind = if entry.mode.is_tree() {
+                    old.mode.is_tree()
+                } else {
+                    old.mode.is_blob() && entry.mode.is_blob()
+                };
+                return same_kind.then_some(old.oid);
+            }
+            Ordering::Greater => return None,
+        }
+    }
+    None
+}
+
+/// git's tree order: names compared bytewise, a tree's name as if it ended in `/`.
+fn git_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> Ordering {
+    let (x, y): (&[u8], &[u8]) = (a.filename, b.filename);
+    let common = x.len().min(y.len());
+    x[..common].cmp(&y[..common]).then_with(|| {
+        let tail = |name: &[u8], e: &EntryRef<'_>| {
+            name.get(common).copied().unwrap_or(if e.mode.is_tree() { b'/' } else { 0 })
+        };
+        tail(x, a).cmp(&tail(y, b))
+    })
 }
