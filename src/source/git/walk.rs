@@ -405,3 +405,46 @@ fn git_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> Ordering {
         tail(x, a).cmp(&tail(y, b))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gix::objs::tree::EntryKind;
+
+    fn entry<'a>(name: &'a str, kind: EntryKind, oid: &'a gix::hash::oid) -> EntryRef<'a> {
+        EntryRef { mode: kind.into(), filename: name.into(), oid }
+    }
+
+    #[test]
+    fn trees_sort_as_if_their_names_ended_in_a_slash() {
+        let id = ObjectId::null(gix::hash::Kind::Sha1);
+        let dir = entry("a", EntryKind::Tree, &id);
+        let file = entry("a.txt", EntryKind::Blob, &id);
+        let plain = entry("a", EntryKind::Blob, &id);
+        assert_eq!(git_order(&file, &dir), Ordering::Less, "'.' sorts before '/'");
+        assert_eq!(git_order(&plain, &file), Ordering::Less);
+        assert_eq!(git_order(&plain, &dir), Ordering::Less, "a file and a folder never match");
+        assert_eq!(git_order(&dir, &entry("a", EntryKind::Tree, &id)), Ordering::Equal);
+    }
+
+    #[test]
+    fn matching_pairs_entries_by_name_and_kind() {
+        let (x, y) =
+            (ObjectId::null(gix::hash::Kind::Sha1), ObjectId::empty_tree(gix::hash::Kind::Sha1));
+        let old = vec![
+            entry("a.txt", EntryKind::Blob, &x),
+            entry("b", EntryKind::Tree, &x),
+            entry("c", EntryKind::Link, &x),
+            entry("d", EntryKind::BlobExecutable, &x),
+        ];
+        let mut cursor = 0;
+        let found = |name, kind, cursor: &mut usize| {
+            matching(&old, cursor, &entry(name, kind, &y)).map(ToOwned::to_owned)
+        };
+        assert_eq!(found("a.txt", EntryKind::Blob, &mut cursor), Some(x));
+        assert_eq!(found("b", EntryKind::Blob, &mut cursor), None, "folder became a file");
+        assert_eq!(found("c", EntryKind::Blob, &mut cursor), None, "symlink became a file");
+        assert_eq!(found("d", EntryKind::Blob, &mut cursor), Some(x), "mode change only");
+        assert_eq!(found("e", EntryKind::Blob, &mut cursor), None);
+    }
+}
