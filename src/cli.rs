@@ -15,6 +15,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // built once per run; boxing would only add noise
 pub enum Command {
     /// Scan files and directories (default: .); "-" reads stdin.
     ///
@@ -306,6 +307,28 @@ pub struct DecodeArgs {
     /// Look only at bytes as stored: no base64, compression, archives or UTF-16.
     #[arg(long, help_heading = "Decoding")]
     pub no_decode: bool,
+
+    /// Most bytes decompressed from one archive member or compressed file [default: 256MiB].
+    #[arg(long, value_name = "SIZE", help_heading = "Decoding")]
+    pub max_member_size: Option<String>,
+
+    /// Most bytes decompressed from one file named or found, all its members together
+    /// [default: 1GiB].
+    #[arg(long, value_name = "SIZE", help_heading = "Decoding")]
+    pub max_total_size: Option<String>,
+
+    /// Largest compression ratio accepted once past 1 MiB; a higher one is treated as a
+    /// decompression bomb [default: 100].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Decoding")]
+    pub max_ratio: Option<u64>,
+
+    /// How many archives and compressed streams may nest inside each other [default: 4].
+    #[arg(long, value_name = "N", help_heading = "Decoding")]
+    pub max_depth: Option<u32>,
+
+    /// Most members read from one archive [default: 100000].
+    #[arg(long, value_name = "N", help_heading = "Decoding")]
+    pub max_members: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,8 @@ use anyhow::{bail, Context, Result};
 use crate::allow::Allowlist;
 use crate::baseline::Baseline;
 use crate::cli::{
-    ColorArg, CommonArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg, UrlArgs,
+    ColorArg, CommonArgs, DecodeArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg,
+    UrlArgs,
 };
 use crate::detect::custom::CustomRules;
 use crate::finding::Severity;
@@ -35,33 +36,7 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Caps on decoding, so no input can make a scan unbounded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Decompressed bytes per archive member or compressed stream.
-    pub max_member_bytes: u64,
-    /// Decompressed bytes per top-level file, all its members together.
-    pub max_file_bytes: u64,
-    /// Largest compression ratio accepted once past `ratio_floor` bytes.
-    pub max_ratio: u64,
-    pub ratio_floor: u64,
-    /// Containers and compression inside each other.
-    pub max_depth: u32,
-    pub max_members: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_member_bytes: 256 << 20,
-            max_file_bytes: 1 << 30,
-            max_ratio: 100,
-            ratio_floor: 1 << 20,
-            max_depth: 4,
-            max_members: 100_000,
-        }
-    }
-}
+pub use crate::decode::Limits;
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -136,6 +111,7 @@ impl Options {
                 Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
         }
         opts.decode = !args.decode.no_decode;
+        opts.limits = limits_of(&args.decode)?;
         Ok(opts)
     }
 
@@ -327,6 +303,35 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration> {
         bail!("the timeout must be more than zero");
     }
     Ok(duration)
+}
+
+/// The decoding limits: the defaults, with what the command line overrides.
+fn limits_of(args: &DecodeArgs) -> Result<Limits> {
+    let mut limits = Limits::default();
+    let size = |flag: &str, text: &String| {
+        parse_size(text).with_context(|| format!("{flag} {text:?}")).and_then(|n| {
+            if n == 0 {
+                bail!("{flag} must be more than 0");
+            }
+            Ok(n)
+        })
+    };
+    if let Some(text) = &args.max_member_size {
+        limits.max_member_bytes = size("--max-member-size", text)?;
+    }
+    if let Some(text) = &args.max_total_size {
+        limits.max_file_bytes = size("--max-total-size", text)?;
+    }
+    if let Some(ratio) = args.max_ratio {
+        limits.max_ratio = ratio;
+    }
+    if let Some(depth) = args.max_depth {
+        limits.max_depth = depth;
+    }
+    if let Some(members) = args.max_members {
+        limits.max_members = members;
+    }
+    Ok(limits)
 }
 
 fn severity_of(level: SeverityArg) -> Severity {

@@ -8,6 +8,7 @@ pub mod allow;
 pub mod baseline;
 pub mod cli;
 pub mod config;
+pub(crate) mod decode;
 pub mod detect;
 pub mod finding;
 pub mod report;

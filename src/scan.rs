@@ -3,12 +3,14 @@
 //! each window, computes line and column only for hits, and collects findings and errors
 //! per worker so that no lock is taken on the hot path.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use memchr::{memchr, memchr_iter, memrchr};
 
 use crate::config::Options;
+use crate::decode::{self, View};
 use crate::detect::{self, asset, Candidate};
 use crate::finding::{CommitInfo, Finding, Layer, ScanError, Secret};
 
@@ -44,7 +46,6 @@ pub(crate) struct Blob {
 }
 
 impl Blob {
-    #[allow(dead_code)] // the container readers of the decoding layers call it
     pub(crate) fn member(&self, name: &str, layers: Vec<Layer>) -> Blob {
         Blob {
             display: format!("{}!{name}", self.display),
@@ -111,7 +112,13 @@ impl<'o> Engine<'o> {
         scratch: &mut Scratch,
         out: &mut Collector,
     ) -> io::Result<u64> {
-        self.scan_reader(reader, blob, scratch, out)
+        if !self.opts.decode {
+            return self.scan_reader(reader, blob, scratch, out);
+        }
+        let mut leaves = Leaves { engine: self, top: blob, scratch, out, bytes: 0 };
+        let disk = blob.fs_path.as_deref();
+        decode::scan_file(reader, &blob.display, disk, &self.opts.limits, &mut leaves)?;
+        Ok(leaves.bytes)
     }
 
     /// Scans everything `reader` yields, in bounded memory; returns the bytes read.
@@ -181,14 +188,12 @@ impl<'o> Engine<'o> {
     ) {
         candidates.clear();
         let traits = asset::PathTraits::of(&blob.traits_path);
-        detect::find_candidates(
-            window.bytes,
-            from,
-            until,
-            |buf, start, end| is_served(&traits, blob, buf, start, end),
-            candidates,
-        );
+        let served = |buf: &[u8], start, end| is_served(&traits, blob, buf, start, end);
+        detect::find_candidates(window.bytes, from, until, served, candidates);
         self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
+        if self.opts.decode {
+            decode::find_encoded(window.bytes, from, until, &self.opts.limits, &served, candidates);
+        }
         candidates.sort_by_key(|c| c.start);
         for candidate in candidates.drain(..) {
             self.record(window, &candidate, cursor, blob, out);
@@ -215,7 +220,10 @@ impl<'o> Engine<'o> {
         cursor.advance(window, window.base + start as u64);
         let (line_no, column) = (cursor.line, cursor.column);
         let (end_line, end_column) = position_after(line_no, column, &bytes[start..end]);
-        let key = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+        let key = match &candidate.key {
+            Some(key) => key.clone(),
+            None => String::from_utf8_lossy(&bytes[start..end]).into_owned(),
+        };
         let excerpt_start =
             char_boundary(bytes, start.saturating_sub(LINE_TEXT_BYTES).max(line_start));
         let excerpt_end = (end + LINE_TEXT_BYTES).min(line_end);
@@ -241,6 +249,43 @@ impl<'o> Engine<'o> {
             verification: None,
             line_text: String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end]).into_owned(),
         });
+    }
+}
+
+/// Scans the plain streams a file's decoding layers lead to, as blobs of their own.
+struct Leaves<'e, 'o> {
+    engine: &'e Engine<'o>,
+    top: &'e Blob,
+    scratch: &'e mut Scratch,
+    out: &'e mut Collector,
+    bytes: u64,
+}
+
+/// The blob a view of `top` is scanned as: `outer!member` paths, outer layers first.
+fn view_blob<'b>(top: &'b Blob, view: &View) -> Cow<'b, Blob> {
+    if view.members.is_empty() && view.layers.is_empty() {
+        return Cow::Borrowed(top);
+    }
+    let mut blob = top.clone();
+    for name in &view.members {
+        let layers = blob.layers.clone();
+        blob = blob.member(name, layers);
+    }
+    let keep = blob.traits_path.len().saturating_sub(view.stripped);
+    blob.traits_path.truncate(keep);
+    blob.layers.extend(view.layers.iter().copied());
+    Cow::Owned(blob)
+}
+
+impl decode::Visitor for Leaves<'_, '_> {
+    fn leaf(&mut self, reader: &mut dyn Read, view: &View) -> io::Result<()> {
+        let blob = view_blob(self.top, view);
+        self.bytes += self.engine.scan_reader(reader, &blob, self.scratch, self.out)?;
+        Ok(())
+    }
+
+    fn error(&mut self, view: &View, message: String) {
+        self.out.error(view_blob(self.top, view).display.clone(), message);
     }
 }
 

@@ -199,6 +199,7 @@ impl CustomRules {
                         rule: KeyRule::Generic,
                         layers: Vec::new(),
                         custom: Some(index),
+                        key: None,
                     });
                 });
             }

@@ -31,6 +31,9 @@ pub struct Candidate {
     /// Set for a `[[rule]]` match: the index of its rule in `CustomRules` (and `rule` is
     /// then meaningless).
     pub custom: Option<usize>,
+    /// The key's text when `start..end` holds an encoding of it (base64, UTF-16); `None`
+    /// when the stored bytes are the key.
+    pub key: Option<String>,
 }
 
 /// Calls `found(start, end)` for every key-shaped token starting in `buf[from..until]`.
@@ -85,7 +88,7 @@ pub fn find_candidates(
 ) {
     for_each_key(buf, from, until, |start, end| {
         let (rule, layers) = classify(buf, start, end, || is_served(buf, start, end));
-        out.push(Candidate { start, end, rule, layers, custom: None });
+        out.push(Candidate { start, end, rule, layers, custom: None, key: None });
     });
 }
 
