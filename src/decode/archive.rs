@@ -62,8 +62,12 @@ impl Walk<'_> {
         reader: &mut dyn Read,
         view: &View,
         disk: Option<&Path>,
+        by_magic: bool,
     ) -> io::Result<()> {
         if let Some(mut file) = disk.and_then(open_regular_file) {
+            if !by_magic && ZipArchive::new(&mut file).is_err() {
+                return self.visitor.leaf(reader, view);
+            }
             self.zip_seekable(&mut file, view);
             return Ok(());
         }
@@ -71,15 +75,21 @@ impl Walk<'_> {
         let mut bytes = Vec::new();
         let cap = self.limits.max_member_bytes;
         reader.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > cap {
-            bytes.truncate(cap as usize);
+        let mut cursor = io::Cursor::new(bytes);
+        if !by_magic && ZipArchive::new(&mut cursor).is_err() {
+            cursor.set_position(0);
+            return self.visitor.leaf(&mut cursor.chain(reader), view);
+        }
+        if cursor.get_ref().len() as u64 > cap {
+            cursor.get_mut().truncate(cap as usize);
             self.error(view, Stop::MemberBytes(cap).to_string());
         }
-        self.zip_seekable(&mut io::Cursor::new(bytes), view);
+        self.zip_seekable(&mut cursor, view);
         Ok(())
     }
 
     fn zip_seekable<R: Read + Seek>(&mut self, reader: &mut R, view: &View) {
+        reader.rewind().ok();
         match ZipArchive::new(&mut *reader) {
             Ok(mut archive) => self.zip_members(&mut archive, view),
             Err(err) => {

@@ -131,9 +131,16 @@ pub(crate) fn find_encoded(
 enum Format {
     Gzip,
     Brotli,
-    Zip,
+    /// `by_magic`: false when only the name says zip, so a failure to open it means
+    /// "not a zip" rather than "corrupt".
+    Zip {
+        by_magic: bool,
+    },
     Tar,
-    Utf16 { big_endian: bool, bom: bool },
+    Utf16 {
+        big_endian: bool,
+        bom: bool,
+    },
     Plain,
 }
 
@@ -148,7 +155,7 @@ fn sniff(head: &[u8], name: &str) -> Format {
         return Format::Gzip;
     }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        return Format::Zip;
+        return Format::Zip { by_magic: true };
     }
     if archive::is_tar_header(head) {
         return Format::Tar;
@@ -163,7 +170,7 @@ fn sniff(head: &[u8], name: &str) -> Format {
         return Format::Brotli;
     }
     if ZIP_EXTENSIONS.iter().any(|e| lower.ends_with(e)) && head.len() >= 22 {
-        return Format::Zip;
+        return Format::Zip { by_magic: false };
     }
     match utf16::sniff_without_bom(head) {
         Some(big_endian) => Format::Utf16 { big_endian, bom: false },
@@ -212,7 +219,7 @@ impl Walk<'_> {
         match format {
             Format::Gzip => self.gzip(&mut rest, view),
             Format::Brotli => self.brotli(rest, view),
-            Format::Zip => self.zip(&mut rest, view, disk),
+            Format::Zip { by_magic } => self.zip(&mut rest, view, disk, by_magic),
             Format::Tar => self.tar(&mut rest, view),
             Format::Utf16 { big_endian, bom } => {
                 let mut text = utf16::Utf8Reader::new(rest, big_endian, bom);
@@ -230,7 +237,7 @@ mod tests {
     #[test]
     fn formats_by_magic_first_then_by_name() {
         assert_eq!(sniff(&[0x1f, 0x8b, 8, 0], "app.js"), Format::Gzip);
-        assert_eq!(sniff(b"PK\x03\x04rest", "x.bin"), Format::Zip);
+        assert_eq!(sniff(b"PK\x03\x04rest", "x.bin"), Format::Zip { by_magic: true });
         assert_eq!(sniff(b"hello", "x.js.br"), Format::Brotli);
         assert_eq!(sniff(b"plain text, not gzip", "x.js.gz"), Format::Plain);
         assert_eq!(

@@ -6,6 +6,7 @@
 
 mod config;
 mod core;
+mod decode;
 mod git;
 mod hostile;
 mod recipes;
