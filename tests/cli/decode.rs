@@ -43,13 +43,13 @@ fn errors(report: &JsonReport) -> Vec<(String, String)> {
     report.errors.iter().map(|e| (e.path.clone(), e.message.clone())).collect()
 }
 
-pub fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(data).expect("gzip in memory");
     gz.finish().expect("gzip in memory")
 }
 
-pub fn brotli(data: &[u8]) -> Vec<u8> {
+pub(crate) fn brotli(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
     writer.write_all(data).expect("brotli in memory");
@@ -58,7 +58,7 @@ pub fn brotli(data: &[u8]) -> Vec<u8> {
 }
 
 /// A zip of `(name, content)` members, deflated.
-pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -70,7 +70,7 @@ pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A ustar archive of `(name, content)` members.
-pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, content) in members {
         let mut header = tar::Header::new_ustar();
@@ -81,7 +81,7 @@ pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     builder.into_inner().expect("tar in memory")
 }
 
-pub fn base64(data: &[u8]) -> String {
+pub(crate) fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
@@ -100,7 +100,7 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
-pub fn utf16le_with_bom(text: &str) -> Vec<u8> {
+pub(crate) fn utf16le_with_bom(text: &str) -> Vec<u8> {
     let mut out = vec![0xff, 0xfe];
     out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     out
@@ -357,7 +357,7 @@ fn raw_zip(members: &[(&str, u16, &[u8], u32)]) -> Vec<u8> {
             }
             _ => 0,
         };
-        let mut header = |sig: u32, central: bool| {
+        let header = |sig: u32, central: bool| {
             let mut h = Vec::new();
             h.extend(sig.to_le_bytes());
             if central {
