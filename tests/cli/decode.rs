@@ -569,3 +569,118 @@ fn a_file_named_like_an_archive_that_is_not_one_is_scanned_as_text() {
     assert_eq!(places(&report), vec![place("lib/fake.jar", 1, 28, "", &[])]);
     assert_eq!(report.errors, vec![]);
 }
+
+mod layer_stacks {
+    //! A planted key, wrapped in a random stack of layers, is found at the right place with
+    //! the right layers.
+
+    use proptest::prelude::*;
+
+    use super::{base64, brotli, gzip, tar, utf16le_with_bom, zip};
+    use crate::{key, Tree};
+
+    #[derive(Debug, Clone, Copy)]
+    enum Text {
+        Plain,
+        Base64,
+        Utf16,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Outer {
+        Gzip,
+        Brotli,
+        Zip,
+        Tar,
+    }
+
+    fn text_layer() -> impl Strategy<Value = Text> {
+        prop_oneof![Just(Text::Plain), Just(Text::Base64), Just(Text::Utf16)]
+    }
+
+    fn outer_layer() -> impl Strategy<Value = Outer> {
+        prop_oneof![Just(Outer::Gzip), Just(Outer::Brotli), Just(Outer::Zip), Just(Outer::Tar)]
+    }
+
+    /// Expected (line, column, end_column) of `needle` in `text`, in code points.
+    fn position(text: &str, at: usize, len: usize) -> (u64, u64, u64) {
+        let before = &text[..at];
+        let line = before.matches('\n').count() as u64 + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() as u64 + 1;
+        (line, column, column + len as u64)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_planted_key_is_found_through_any_stack(
+            seed in 1_000u64..2_000,
+            lines in prop::collection::vec("[a-z0-9 .,;(){}+-]{0,70}", 0..40),
+            tail in "[a-z0-9 .,;(){}+-]{0,70}",
+            text_layer in text_layer(),
+            outers in prop::collection::vec(outer_layer(), 0..4),
+        ) {
+            let k = key(seed);
+            let mut text = lines.join("\n");
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str("x = \"");
+            let at = text.len();
+            text.push_str(&k);
+            text.push_str("\"; ");
+            text.push_str(&tail);
+            text.push('\n');
+
+            let (mut bytes, (line, column, end_column), mut decoded) = match text_layer {
+                Text::Plain => (text.clone().into_bytes(), position(&text, at, 37), vec![]),
+                Text::Utf16 => (utf16le_with_bom(&text), position(&text, at, 37), vec!["utf-16"]),
+                Text::Base64 => {
+                    let first = 4 * (at / 3) + at % 3;
+                    let last = at + 36;
+                    let end = 4 * (last / 3) + last % 3 + 2;
+                    let stored = format!("blob: {}\n", base64(text.as_bytes()));
+                    (stored.into_bytes(), (1, 7 + first as u64, 7 + end as u64), vec!["base64"])
+                }
+            };
+            let mut segments = vec!["f.txt".to_string()];
+            for (n, outer) in outers.iter().enumerate() {
+                match outer {
+                    Outer::Gzip => {
+                        bytes = gzip(&bytes);
+                        segments[0].push_str(".gz");
+                        decoded.insert(0, "gzip");
+                    }
+                    Outer::Brotli => {
+                        bytes = brotli(&bytes);
+                        segments[0].push_str(".br");
+                        decoded.insert(0, "brotli");
+                    }
+                    Outer::Zip => {
+                        bytes = zip(&[(segments[0].as_str(), &bytes)]);
+                        segments.insert(0, format!("a{n}.zip"));
+                    }
+                    Outer::Tar => {
+                        bytes = tar(&[(segments[0].as_str(), &bytes)]);
+                        segments.insert(0, format!("t{n}.tar"));
+                    }
+                }
+            }
+            let tree = Tree::new(&[]);
+            tree.write(&format!("data/{}", segments[0]), &bytes);
+            let report = super::scan_json(&tree, &[]);
+            let expected = vec![(
+                format!("data/{}", segments.join("!")),
+                line,
+                column,
+                end_column,
+                "klaviyo-private-key".to_string(),
+                decoded.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )];
+            prop_assert_eq!(super::places(&report), expected);
+            prop_assert_eq!(report.errors.len(), 0);
+        }
+    }
+}
