@@ -79,6 +79,9 @@ Examples:
                                                  do not read these paths
   pkscan scan --max-file-size 500MiB             skip (and report) larger files
   pkscan scan --no-decode dist/                  bytes as stored: no base64, gzip, zip...
+  pkscan scan --max-member-size 1GiB --max-total-size 4GiB --max-members 500000 release.zip
+                                                 read bigger archives than the defaults
+  pkscan scan --max-ratio 1000 --max-depth 8     accept denser compression, deeper nesting
   pkscan scan --config ci/pkscan.toml            another configuration file
   pkscan scan --format json --output pkscan-baseline.json
                                                  record today's findings as a baseline...
