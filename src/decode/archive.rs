@@ -8,13 +8,15 @@
 //! directory is missing or broken (truncated downloads) is read again from its local
 //! headers, so whatever is intact is still scanned.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
+use std::rc::Rc;
 
 use zip::ZipArchive;
 
-use super::limits::{describe, Bounded, Input, Stop};
+use super::limits::{describe, Bounded, Counting, Input, Stop};
 use super::{View, Walk};
 
 /// Offset of the `ustar` magic in a tar header.
@@ -90,8 +92,11 @@ impl Walk<'_> {
 
     fn zip_seekable<R: Read + Seek>(&mut self, reader: &mut R, view: &View) {
         reader.rewind().ok();
-        match ZipArchive::new(&mut *reader) {
-            Ok(mut archive) => self.zip_members(&mut archive, view),
+        // Ratios are measured against the compressed bytes a member has consumed, so a
+        // bomb stops after its first MiB rather than at its stated compressed size.
+        let (mut counting, consumed) = Counting::new(&mut *reader);
+        match ZipArchive::new(&mut counting) {
+            Ok(mut archive) => self.zip_members(&mut archive, view, &consumed),
             Err(err) => {
                 if let Err(err) = reader.rewind() {
                     return self
@@ -114,7 +119,12 @@ impl Walk<'_> {
         }
     }
 
-    fn zip_members<R: Read + Seek>(&mut self, archive: &mut ZipArchive<R>, view: &View) {
+    fn zip_members<R: Read + Seek>(
+        &mut self,
+        archive: &mut ZipArchive<R>,
+        view: &View,
+        consumed: &Rc<Cell<u64>>,
+    ) {
         for index in 0..archive.len() {
             if index as u64 >= self.limits.max_members {
                 return self.error(view, Stop::Members(self.limits.max_members).to_string());
@@ -129,8 +139,8 @@ impl Walk<'_> {
                         continue;
                     }
                     let name = member_name(file.name_raw());
-                    let compressed = file.compressed_size();
-                    self.member(file, view.member(name), Input::Known(compressed));
+                    let input = Input::Counted(Rc::clone(consumed), consumed.get());
+                    self.member(file, view.member(name), input);
                 }
                 Err(err) => {
                     let member = view.member(name.unwrap_or_else(|| format!("#{index}")));

@@ -20,7 +20,7 @@ impl Walk<'_> {
     pub(super) fn gzip(&mut self, reader: &mut dyn Read, view: &View) -> io::Result<()> {
         let (counting, consumed) = Counting::new(reader);
         let decoder = MultiGzDecoder::new(counting);
-        let input = Input::Counted(consumed);
+        let input = Input::Counted(consumed, 0);
         let mut stream =
             Bounded::new(decoder, "corrupt gzip stream", input, self.limits, self.budget);
         let inner = view.decoded(Layer::Gzip, &[".gz", ".tgz"]);
@@ -38,7 +38,7 @@ impl Walk<'_> {
         }
         let (counting, consumed) = Counting::new(rest);
         let decoder = brotli::Decompressor::new(counting, BROTLI_BUFFER);
-        let input = Input::Counted(consumed);
+        let input = Input::Counted(consumed, 0);
         let mut stream =
             Bounded::new(decoder, "corrupt brotli stream", input, self.limits, self.budget);
         let inner = view.decoded(Layer::Brotli, &[".br"]);

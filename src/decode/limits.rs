@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 /// Caps on decoding, so no input can make a scan unbounded.
@@ -118,8 +118,9 @@ pub(crate) enum Input {
     Unmeasured,
     /// The compressed size a container states for the member.
     Known(u64),
-    /// Compressed bytes consumed so far, counted by a [`Counting`] reader below the decoder.
-    Counted(Rc<Cell<u64>>),
+    /// Compressed bytes consumed so far, counted by a [`Counting`] reader below the decoder
+    /// (minus what it had counted when this stream began).
+    Counted(Rc<Cell<u64>>, u64),
 }
 
 /// A reader that counts the bytes read through it into a shared cell.
@@ -132,6 +133,12 @@ impl<R: Read> Counting<R> {
     pub(crate) fn new(inner: R) -> (Counting<R>, Rc<Cell<u64>>) {
         let count = Rc::new(Cell::new(0));
         (Counting { inner, count: Rc::clone(&count) }, count)
+    }
+}
+
+impl<R: Seek> Seek for Counting<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(to)
     }
 }
 
@@ -215,7 +222,7 @@ impl<'a, R: Read> Bounded<'a, R> {
         let input = match &self.input {
             Input::Unmeasured => return,
             Input::Known(n) => *n,
-            Input::Counted(count) => count.get(),
+            Input::Counted(count, base) => count.get().saturating_sub(*base),
         };
         if self.produced > self.limits.ratio_floor
             && self.produced > input.saturating_mul(self.limits.max_ratio)

@@ -195,8 +195,11 @@ impl Walk<'_> {
     }
 
     fn stopped(&mut self, view: &View, stop: Option<Stop>) {
-        if let Some(stop) = stop {
-            self.error(view, stop.to_string());
+        match stop {
+            // Once per file, and what a reader most needs to know: always listed.
+            Some(stop @ Stop::FileBytes(_)) => self.visitor.error(view, stop.to_string()),
+            Some(stop) => self.error(view, stop.to_string()),
+            None => {}
         }
     }
 
