@@ -15,32 +15,50 @@
 use std::io::Read;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use flate2::read::MultiGzDecoder;
 
 use super::limits::{Bounded, Budget, Input, Limits};
+use super::utf16;
 use crate::detect::{self, Candidate};
 use crate::finding::Layer;
 use crate::rules::KeyRule;
 
-/// A prefilter needle and what it says about the base64 around it.
+/// A prefilter needle and what it says about the text around it.
 #[derive(Clone, Copy, Debug)]
 struct Needle {
     text: &'static str,
     /// Characters between the start of the 4-character group and the needle.
     phase: usize,
-    gzip: bool,
+    kind: Kind,
 }
 
-const NEEDLES: [Needle; 4] = [
-    Needle { text: "cGtf", phase: 0, gzip: false }, // "pk_" at the start of a group
-    Needle { text: "BrX", phase: 2, gzip: false },  // "?pk" "_??"
-    Needle { text: "wa1", phase: 3, gzip: false },  // "??p" "k_?"
-    Needle { text: "H4sI", phase: 0, gzip: true },  // 1f 8b 08: a gzip stream
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Base64 of `pk_`.
+    Key,
+    /// Base64 of a gzip header.
+    Gzip,
+    /// `pk_` in UTF-16, either byte order: searched in the same pass, handed to `utf16`.
+    Utf16,
+}
+
+const NEEDLES: [Needle; 5] = [
+    Needle { text: "cGtf", phase: 0, kind: Kind::Key }, // "pk_" at the start of a group
+    Needle { text: "BrX", phase: 2, kind: Kind::Key },  // "?pk" "_??"
+    Needle { text: "wa1", phase: 3, kind: Kind::Key },  // "??p" "k_?"
+    Needle { text: "H4sI", phase: 0, kind: Kind::Gzip }, // 1f 8b 08: a gzip stream
+    Needle { text: "p\0k\0_", phase: 0, kind: Kind::Utf16 },
 ];
 
+/// Leftmost-first: only then can Aho-Corasick use its SIMD (Teddy) searcher, which keeps
+/// this pass a small share of a scan; the standard automaton alone costs several times
+/// the whole `pk_` search.
 static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::new(NEEDLES.iter().map(|n| n.text)).expect("fixed needles build")
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(NEEDLES.iter().map(|n| n.text))
+        .expect("fixed needles build")
 });
 
 /// Base64 characters decoded before and after a hit: the key and the context that
@@ -67,7 +85,8 @@ struct Hit {
     layers: Vec<Layer>,
 }
 
-/// Keys seen through base64 whose stored location starts in `buf[from..until]`.
+/// Keys seen through base64, or stored as UTF-16, whose stored location starts in
+/// `buf[from..until]`: one prefilter pass for both.
 pub(crate) fn find(
     buf: &[u8],
     from: usize,
@@ -82,14 +101,18 @@ pub(crate) fn find(
     }
     let mut hits = Vec::new();
     let lo = from.saturating_sub(4);
-    let hi = (until + 4).min(buf.len());
+    let hi = (until + 5).min(buf.len());
     let mut searched_until = 0;
     for found in PREFILTER.find_iter(&buf[lo..hi]) {
         let at = lo + found.start();
+        let needle = NEEDLES[found.pattern().as_usize()];
+        if needle.kind == Kind::Utf16 {
+            utf16::candidate_at_hit(buf, at, from, until, is_served, out);
+            continue;
+        }
         if at < searched_until {
             continue;
         }
-        let needle = NEEDLES[found.pattern().as_usize()];
         let mut served = None;
         let mut served_at =
             |start: usize, end: usize| *served.get_or_insert_with(|| is_served(buf, start, end));
@@ -136,8 +159,8 @@ fn search_text(
     let mut searched_until = 0;
     for m in PREFILTER.find_iter(&text[from..]) {
         let at = from + m.start();
-        if at >= searched_until {
-            let needle = NEEDLES[m.pattern().as_usize()];
+        let needle = NEEDLES[m.pattern().as_usize()];
+        if at >= searched_until && needle.kind != Kind::Utf16 {
             searched_until = keys_at(text, at, needle, limits, depth, served, out);
         }
     }
@@ -154,7 +177,7 @@ fn keys_at(
     served: &mut dyn FnMut(usize, usize) -> bool,
     out: &mut Vec<Hit>,
 ) -> usize {
-    let forward = if needle.gzip { MAX_GZIP_CHARS } else { CONTEXT_CHARS + 8 };
+    let forward = if needle.kind == Kind::Gzip { MAX_GZIP_CHARS } else { CONTEXT_CHARS + 8 };
     let run = Run::around(text, at, forward);
     let Some(hit_char) = run.index_of(at) else {
         return at + 1;
@@ -163,7 +186,7 @@ fn keys_at(
         return at + 1; // the group would start before the run: not an encoding of `pk_`
     }
     let group = hit_char - needle.phase;
-    let (first, last) = if needle.gzip {
+    let (first, last) = if needle.kind == Kind::Gzip {
         (group, run.len())
     } else {
         let back = (group.min(CONTEXT_CHARS) / 4) * 4;
@@ -172,7 +195,7 @@ fn keys_at(
     let decoded = run.decode(first, last);
     let mut inner = Vec::new();
     let mut inner_served = |_: usize, _: usize| served(run.stored_start(), run.stored_end());
-    if needle.gzip {
+    if needle.kind == Kind::Gzip {
         let Some(plain) = gunzip(&decoded, limits) else {
             return at + 1;
         };
@@ -401,6 +424,7 @@ mod tests {
             }
         }
         assert!(encode(&[0x1f, 0x8b, 0x08], false, false).starts_with("H4sI"));
+        assert_eq!(NEEDLES.iter().filter(|n| n.kind == Kind::Key).count(), 3);
     }
 
     #[test]

@@ -123,7 +123,6 @@ pub(crate) fn find_encoded(
     out: &mut Vec<Candidate>,
 ) {
     base64::find(buf, from, until, limits, is_served, out);
-    utf16::find_in_binary(buf, from, until, is_served, out);
 }
 
 /// What a stream turned out to be.

@@ -6,8 +6,6 @@
 
 use std::io::{self, Read};
 
-use memchr::memmem;
-
 use crate::detect::{self, Candidate};
 use crate::finding::Layer;
 
@@ -159,36 +157,28 @@ impl<R: Read> Read for Utf8Reader<R> {
     }
 }
 
-/// Keys stored as UTF-16 (either byte order) whose first unit starts in `buf[from..until]`.
-pub(crate) fn find_in_binary(
+/// The key stored as UTF-16 around a `p\0k\0_` found at `buf[at..]`, if its first unit
+/// starts in `buf[from..until]`.
+pub(crate) fn candidate_at_hit(
     buf: &[u8],
+    at: usize,
     from: usize,
     until: usize,
     is_served: &dyn Fn(&[u8], usize, usize) -> bool,
     out: &mut Vec<Candidate>,
 ) {
-    let until = until.min(buf.len());
-    if from >= until {
-        return;
-    }
-    let search_end = (until + 5).min(buf.len());
-    for hit in memmem::find_iter(&buf[from..search_end], b"p\0k\0_") {
-        let at = from + hit;
-        // `p\0k\0_\0` is little-endian from `at`; `\0p\0k\0_` is big-endian from `at - 1`.
-        // Amid other UTF-16 text both read the same; strings in binaries are aligned.
-        let little = buf.get(at + 5) == Some(&0);
-        let big = at > 0 && buf[at - 1] == 0;
-        let start = match (little, big) {
-            (true, true) if at % 2 == 1 => at - 1,
-            (true, _) => at,
-            (false, true) => at - 1,
-            (false, false) => continue,
-        };
-        if start >= until || start < from {
-            continue;
-        }
-        let text_parity = at - start; // 0: text byte first (LE), 1: zero byte first (BE)
-        candidate_at(buf, start, text_parity, is_served, out);
+    // `p\0k\0_\0` is little-endian from `at`; `\0p\0k\0_` is big-endian from `at - 1`.
+    // Amid other UTF-16 text both read the same; strings in binaries are aligned.
+    let little = buf.get(at + 5) == Some(&0);
+    let big = at > 0 && buf[at - 1] == 0;
+    let start = match (little, big) {
+        (true, true) if at % 2 == 1 => at - 1,
+        (true, _) => at,
+        (false, true) => at - 1,
+        (false, false) => return,
+    };
+    if (from..until.min(buf.len())).contains(&start) {
+        candidate_at(buf, start, at - start, is_served, out);
     }
 }
 
@@ -287,7 +277,8 @@ mod tests {
             bin.extend(utf16(&format!("company_id={KEY}"), big_endian));
             bin.extend([0, 0, 0xff, 0x13]);
             let mut out = Vec::new();
-            find_in_binary(&bin, 0, bin.len(), &|_, _, _| false, &mut out);
+            let hit = memchr::memmem::find(&bin, b"p\0k\0_").unwrap();
+            candidate_at_hit(&bin, hit, 0, bin.len(), &|_, _, _| false, &mut out);
             assert_eq!(out.len(), 1, "big endian: {big_endian}");
             let found = &out[0];
             assert_eq!(found.key.as_deref(), Some(KEY));
