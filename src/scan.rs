@@ -169,6 +169,14 @@ impl<'o> Engine<'o> {
 
     /// Scans a blob that is already in memory (git objects, decoded views).
     pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
+        if self.opts.decode && decode::is_layered(bytes, &blob.display) {
+            // Rare (a compressed file or an archive in history): it pays for its buffers.
+            let mut scratch = Scratch::default();
+            if let Err(err) = self.scan_file(&mut &bytes[..], blob, &mut scratch, out) {
+                out.error(blob.display.clone(), err.to_string());
+            }
+            return;
+        }
         let window = Window { bytes, base: 0 };
         let mut candidates = Vec::new();
         let mut cursor = LineCursor::default();

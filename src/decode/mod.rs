@@ -112,6 +112,12 @@ pub(crate) fn scan_file(
     Ok(())
 }
 
+/// Does an in-memory blob need [`scan_file`] (compression, a container, UTF-16) rather
+/// than a plain scan?
+pub(crate) fn is_layered(bytes: &[u8], name: &str) -> bool {
+    sniff(&bytes[..bytes.len().min(HEAD)], name) != Format::Plain
+}
+
 /// Keys in `buf[from..until]` that only show after a text-level decoding: base64 runs
 /// and UTF-16 strings. Candidates come back in stored offsets, with the key's text.
 pub(crate) fn find_encoded(

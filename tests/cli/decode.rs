@@ -684,3 +684,57 @@ mod layer_stacks {
         }
     }
 }
+
+#[test]
+fn history_sees_through_the_same_layers() {
+    let k = key(317);
+    let tree = Tree::new(&[]);
+    tree.write("dist/app.js.gz", &gzip(format!("var k = \"{k}\";\n").as_bytes()));
+    tree.write(
+        "release.zip",
+        &zip(&[("config/app.json", format!("{{\"k\": \"{k}\"}}\n").as_bytes())]),
+    );
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .args(["-c", "user.name=Ada", "-c", "user.email=ada@example.com"])
+            .args(args)
+            .current_dir(tree.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "release"]);
+    let run = tree.pkscan(&["git", "--format", "json"]);
+    run.expect_code(1);
+    let found: Vec<_> = run
+        .json()
+        .findings
+        .iter()
+        .map(|f| (f.path.clone(), f.line, f.column, f.rule_id.clone(), f.decoded.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "dist/app.js.gz".to_string(),
+                1,
+                10,
+                "klaviyo-private-key-in-public-asset".to_string(),
+                vec!["gzip".to_string()]
+            ),
+            (
+                "release.zip!config/app.json".to_string(),
+                1,
+                8,
+                "klaviyo-private-key".to_string(),
+                vec![]
+            ),
+        ]
+    );
+}
