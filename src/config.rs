@@ -12,8 +12,7 @@ use anyhow::{bail, Context, Result};
 use crate::allow::Allowlist;
 use crate::baseline::Baseline;
 use crate::cli::{
-    ColorArg, CommonArgs, DecodeArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg,
-    UrlArgs,
+    ColorArg, CommonArgs, DecodeArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg, UrlArgs,
 };
 use crate::detect::custom::CustomRules;
 use crate::finding::Severity;
