@@ -5,7 +5,7 @@
 //! named on the command line is opened whatever it is, so `pkscan scan <(cmd)` works.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -16,6 +16,7 @@ use ignore::{DirEntry, WalkBuilder, WalkState};
 use crate::config::Options;
 use crate::scan::{find_repo_root, Blob, Collector, Engine, Scratch};
 use crate::source::display_path;
+use crate::source::guard::{guarded, INTERNAL_ERROR};
 
 /// A path named on the command line, with what its findings' paths are built from.
 #[derive(Debug, Clone)]
@@ -188,25 +189,48 @@ impl Worker<'_> {
         let root =
             self.roots.iter().find(|r| entry.path().starts_with(&r.path)).unwrap_or(&self.roots[0]);
         let blob = root.blob_for(entry.path());
-        if let Err(err) = self.scan_file(entry.path(), &blob) {
-            self.out.error(blob.display, describe_io_error(&err));
+        match guarded(|| self.scan_file(entry.path(), &blob)) {
+            Some(Ok(())) => {}
+            Some(Err(err)) => self.out.error(blob.display, describe_io_error(&err)),
+            None => self.out.error(blob.display, INTERNAL_ERROR),
         }
     }
 
     fn scan_file(&mut self, path: &Path, blob: &Blob) -> io::Result<()> {
+        #[cfg(debug_assertions)]
+        super::guard::debug_panic(path);
         let mut file = File::open(path)?;
-        let max = self.engine.opts.max_file_size;
-        if let Some(max) = max {
-            let len = file.metadata()?.len();
-            if len > max {
-                self.out.error(
-                    &blob.display,
-                    format!("skipped: {len} bytes is over --max-file-size ({max} bytes)"),
-                );
-                return Ok(());
-            }
+        // The size at open, so that a file cut short while it is read is reported rather
+        // than passed as fully scanned.
+        let at_open = file.metadata()?.len();
+        if let Some(max) = self.engine.opts.max_file_size.filter(|&max| at_open > max) {
+            self.out.error(
+                &blob.display,
+                format!("skipped: {at_open} bytes is over --max-file-size ({max} bytes)"),
+            );
+            return Ok(());
         }
-        let bytes = self.engine.scan_file(&mut file, blob, &mut self.scratch, &mut self.out)?;
+        let now = |file: &File| file.metadata().map(|meta| meta.len()).unwrap_or(0);
+        self.scan_sized(&mut file, at_open, now, blob)
+    }
+
+    /// Scans `reader`, which had `at_open` bytes when it was opened; `now` tells how many
+    /// it has after the scan.
+    fn scan_sized<R: Read>(
+        &mut self,
+        reader: &mut R,
+        at_open: u64,
+        now: impl FnOnce(&R) -> u64,
+        blob: &Blob,
+    ) -> io::Result<()> {
+        let mut counted = Counted { inner: &mut *reader, read: 0 };
+        let bytes = self.engine.scan_file(&mut counted, blob, &mut self.scratch, &mut self.out)?;
+        let read = counted.read;
+        // The decoding layers may stop reading early (a limit, trailing bytes after an
+        // archive), so a short read alone proves nothing: the file must also be shorter now.
+        if let Some(message) = shrank(read, at_open, || now(reader)) {
+            self.out.error(&blob.display, message);
+        }
         self.out.files_scanned += 1;
         self.out.bytes_scanned += bytes;
         Ok(())
@@ -223,6 +247,27 @@ impl Drop for Worker<'_> {
         let out = std::mem::take(&mut self.out);
         self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).merge(out);
     }
+}
+
+/// A reader that counts the bytes it yields.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The error for a file of `at_open` bytes of which only `read` could be read, if it was
+/// cut short: fewer bytes read than it had, and fewer than that left now.
+fn shrank(read: u64, at_open: u64, now: impl FnOnce() -> u64) -> Option<String> {
+    (read < at_open && now() < at_open)
+        .then(|| format!("shrank while being read: {read} of {at_open} bytes"))
 }
 
 /// The path and a plain message of a walk error (permission denied, a symlink loop).
@@ -252,5 +297,64 @@ pub(crate) fn describe_io_error(err: &io::Error) -> String {
                 None => text,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+
+    /// Scans `content` as a file that had `at_open` bytes when opened and `now` after.
+    fn scan_cut(content: &[u8], at_open: u64, now: u64) -> Collector {
+        let opts = Options::default();
+        let engine = Engine::new(&opts);
+        let sink = Mutex::new(Collector::default());
+        let mut worker = Worker {
+            engine: &engine,
+            roots: &[],
+            scratch: Scratch::default(),
+            out: Collector::default(),
+            sink: &sink,
+        };
+        let blob = Blob { display: "cut.txt".into(), ..Blob::default() };
+        let mut reader = content;
+        worker.scan_sized(&mut reader, at_open, |_| now, &blob).expect("scan");
+        drop(worker);
+        sink.into_inner().expect("sink")
+    }
+
+    fn errors(out: &Collector) -> Vec<(&str, &str)> {
+        out.errors.iter().map(|e| (e.path.as_str(), e.message.as_str())).collect()
+    }
+
+    #[test]
+    fn a_file_that_ends_early_is_an_error_and_what_was_read_is_kept() {
+        const KEY: &str = "pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52"; // pkscan:allow
+        let content = format!("const KEY = \"{KEY}\";\n");
+        let out = scan_cut(content.as_bytes(), 1000, content.len() as u64);
+        assert_eq!(out.files_scanned, 1);
+        assert_eq!(out.bytes_scanned, content.len() as u64);
+        let message = format!("shrank while being read: {} of 1000 bytes", content.len());
+        assert_eq!(errors(&out), [("cut.txt", message.as_str())]);
+        let found: Vec<&Finding> = out.findings.iter().collect();
+        assert_eq!(found.len(), 1, "the key read before the cut is still reported");
+    }
+
+    #[test]
+    fn a_short_read_of_a_file_as_long_as_ever_is_not_an_error() {
+        // The decoders stopping early (a limit) leave bytes unread in a file that did not
+        // shrink; and a file that grew while read (a log) is fine too.
+        assert!(scan_cut(b"abc", 10, 10).errors.is_empty());
+        assert!(scan_cut(b"abcdef", 3, 6).errors.is_empty());
+        assert_eq!(shrank(6, 10, || 6).as_deref(), Some("shrank while being read: 6 of 10 bytes"));
+        assert_eq!(shrank(10, 10, || 0), None);
+    }
+
+    #[test]
+    fn a_file_gone_before_it_is_opened_has_vanished() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = File::open(dir.path().join("gone")).expect_err("no such file");
+        assert_eq!(describe_io_error(&err), "vanished before it could be read");
     }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod fs;
 pub mod git;
+pub(crate) mod guard;
 pub mod url;
 
 use std::io::Read;

@@ -93,9 +93,12 @@ fn worker(
     let mut buf = Vec::new();
     for job in jobs {
         let before = scanned.out.findings.len();
-        let Some(bytes) =
-            scan_one(&handle, engine, &job.id, &job.path_text, &mut buf, &mut scanned.out)
-        else {
+        let scan =
+            || scan_one(&handle, engine, &job.id, &job.path_text, &mut buf, &mut scanned.out);
+        let Some(bytes) = crate::source::guard::guarded(scan).unwrap_or_else(|| {
+            scanned.out.error(&job.path_text, crate::source::guard::INTERNAL_ERROR);
+            None
+        }) else {
             continue;
         };
         counters.blobs.fetch_add(1, Ordering::Relaxed);

@@ -67,7 +67,11 @@ pub(crate) fn scan(
             out.error(&path_text, message);
             continue;
         }
-        scan_added(engine, &path_text, old_bytes, &buf, out);
+        if crate::source::guard::guarded(|| scan_added(engine, &path_text, old_bytes, &buf, out))
+            .is_none()
+        {
+            out.error(&path_text, crate::source::guard::INTERNAL_ERROR);
+        }
     }
     Ok(())
 }
