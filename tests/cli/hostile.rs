@@ -14,7 +14,7 @@ fn is_root() -> bool {
 
 /// Runs pkscan as an unprivileged user when the tests run as root, so that permission
 /// bits mean something.
-fn pkscan_unprivileged(tree: &Tree, args: &[&str]) -> Run {
+pub(crate) fn pkscan_unprivileged(tree: &Tree, args: &[&str]) -> Run {
     let bin = env!("CARGO_BIN_EXE_pkscan");
     let mut cmd = if is_root() {
         let mut c = std::process::Command::new("setpriv");
@@ -26,7 +26,7 @@ fn pkscan_unprivileged(tree: &Tree, args: &[&str]) -> Run {
     Run::new(cmd.args(args).current_dir(tree.path()).env_clear().output().expect("pkscan runs"))
 }
 
-fn chmod(path: &Path, mode: u32) {
+pub(crate) fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 

@@ -9,6 +9,7 @@ mod core;
 mod decode;
 mod git;
 mod hostile;
+mod hygiene;
 mod recipes;
 mod url;
 mod verify;
