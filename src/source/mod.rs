@@ -43,12 +43,15 @@ pub(crate) fn scan_stdin(engine: &Engine<'_>, out: &mut Collector) {
     };
     let mut scratch = Scratch::default();
     let mut stdin = std::io::stdin().lock();
-    match engine.scan_file(&mut stdin as &mut dyn Read, &blob, &mut scratch, out) {
-        Ok(bytes) => {
+    let scanned =
+        guard::guarded(|| engine.scan_file(&mut stdin as &mut dyn Read, &blob, &mut scratch, out));
+    match scanned {
+        Some(Ok(bytes)) => {
             out.files_scanned += 1;
             out.bytes_scanned += bytes;
         }
-        Err(err) => out.error("<stdin>", fs::describe_io_error(&err)),
+        Some(Err(err)) => out.error("<stdin>", fs::describe_io_error(&err)),
+        None => out.error("<stdin>", guard::INTERNAL_ERROR),
     }
 }
 
