@@ -178,3 +178,20 @@ fn a_panic_while_scanning_is_an_error_entry_and_its_message_is_withheld() {
     strict.expect_code(2);
     assert_no_key(&strict, "panic text");
 }
+
+/// The documented exception (docs/bad-input.md, "Keys in names"): names are not scanned
+/// and are printed as they are, so that the path leads back to the file; the key inside
+/// the file is still redacted.
+#[test]
+fn a_key_in_a_name_is_printed_as_the_path_and_not_reported() {
+    let (name_key, member_key, content_key) = (key(820), key(821), key(822));
+    let tree = Tree::new(&[(&format!("{name_key}.txt"), &format!("k = '{content_key}'\n"))]);
+    tree.write("m.zip", &zip(&[(&format!("{member_key}.js"), b"nothing here\n")]));
+    let run = tree.pkscan(&["scan", "--format", "json"]);
+    run.expect_code(1);
+    let report = run.json();
+    let paths: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, [format!("{name_key}.txt")]);
+    assert!(!run.stdout().contains(&content_key), "{}", run.stdout());
+    assert!(!run.stdout().contains(&member_key), "a member without findings is not listed");
+}
