@@ -8,7 +8,13 @@ use pkscan::detect::{self, asset::PathTraits};
 fuzz_target!(|data: &[u8]| {
     let traits = PathTraits::of("dist/app.min.js");
     let mut out = Vec::new();
-    detect::find_candidates(data, 0, data.len(), |buf, s, e| traits.served || detect::asset::is_on_minified_line(buf, s, e), &mut out);
+    detect::find_candidates(
+        data,
+        0,
+        data.len(),
+        |buf, s, e| traits.served || detect::asset::is_on_minified_line(buf, s, e),
+        &mut out,
+    );
     for c in &out {
         assert!(c.start < c.end && c.end <= data.len());
         assert!(data[c.start..].starts_with(b"pk_"));

@@ -6,7 +6,15 @@ use libfuzzer_sys::fuzz_target;
 use pkscan::Options;
 
 const NAMES: &[&str] = &[
-    "dist/app.js", "a.js.gz", "a.js.br", "site.zip", "app.apk", "pkg.tgz", "pkg.tar", "a.txt", "a.map",
+    "dist/app.js",
+    "a.js.gz",
+    "a.js.br",
+    "site.zip",
+    "app.apk",
+    "pkg.tgz",
+    "pkg.tar",
+    "a.txt",
+    "a.map",
 ];
 
 fuzz_target!(|data: &[u8]| {
