@@ -197,11 +197,13 @@ impl<'o> Engine<'o> {
         candidates.clear();
         let traits = asset::PathTraits::of(&blob.traits_path);
         let served = |buf: &[u8], start, end| is_served(&traits, blob, buf, start, end);
-        detect::find_candidates(window.bytes, from, until, served, candidates);
-        self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
+        // With decoding on, plain keys come from the decoders' single prefilter pass.
         if self.opts.decode {
             decode::find_encoded(window.bytes, from, until, &self.opts.limits, &served, candidates);
+        } else {
+            detect::find_candidates(window.bytes, from, until, served, candidates);
         }
+        self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
         candidates.sort_by_key(|c| c.start);
         for candidate in candidates.drain(..) {
             self.record(window, &candidate, cursor, blob, out);

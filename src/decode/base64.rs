@@ -41,9 +41,13 @@ enum Kind {
     Gzip,
     /// `pk_` in UTF-16, either byte order: searched in the same pass, handed to `utf16`.
     Utf16,
+    /// `pk_` as stored: with decoding on, the plain key search shares this pass, so the
+    /// buffer is read once rather than twice.
+    Raw,
 }
 
-const NEEDLES: [Needle; 5] = [
+const NEEDLES: [Needle; 6] = [
+    Needle { text: "pk_", phase: 0, kind: Kind::Raw },
     Needle { text: "cGtf", phase: 0, kind: Kind::Key }, // "pk_" at the start of a group
     Needle { text: "BrX", phase: 2, kind: Kind::Key },  // "?pk" "_??"
     Needle { text: "wa1", phase: 3, kind: Kind::Key },  // "??p" "k_?"
@@ -106,6 +110,12 @@ pub(crate) fn find(
     for found in PREFILTER.find_iter(&buf[lo..hi]) {
         let at = lo + found.start();
         let needle = NEEDLES[found.pattern().as_usize()];
+        if needle.kind == Kind::Raw {
+            if (from..until).contains(&at) {
+                raw_candidate(buf, at, is_served, out);
+            }
+            continue;
+        }
         if needle.kind == Kind::Utf16 {
             utf16::candidate_at_hit(buf, at, from, until, is_served, out);
             continue;
@@ -135,6 +145,20 @@ pub(crate) fn find(
     }
 }
 
+/// The plain key at `buf[at..]`, if `pk_` there starts one, classified as
+/// `detect::find_candidates` would.
+fn raw_candidate(
+    buf: &[u8],
+    at: usize,
+    is_served: &dyn Fn(&[u8], usize, usize) -> bool,
+    out: &mut Vec<Candidate>,
+) {
+    if let Some(end) = detect::shape::key_end_at(buf, at) {
+        let (rule, layers) = detect::classify(buf, at, end, || is_served(buf, at, end));
+        out.push(Candidate { start: at, end, rule, layers, custom: None, key: None });
+    }
+}
+
 /// Plain keys in `text[from..]` and, below the nesting limit, keys in base64 inside it.
 fn search_text(
     text: &[u8],
@@ -160,7 +184,7 @@ fn search_text(
     for m in PREFILTER.find_iter(&text[from..]) {
         let at = from + m.start();
         let needle = NEEDLES[m.pattern().as_usize()];
-        if at >= searched_until && needle.kind != Kind::Utf16 {
+        if at >= searched_until && !matches!(needle.kind, Kind::Utf16 | Kind::Raw) {
             searched_until = keys_at(text, at, needle, limits, depth, served, out);
         }
     }
