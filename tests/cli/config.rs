@@ -424,19 +424,7 @@ fn git_history_honours_the_config_and_a_baseline_made_by_scan() {
         ("server/acme.py", &format!("ACME = '{}'\n", acme(161))),
         ("docs/examples/setup.env", &format!("KLAVIYO_PRIVATE_KEY={}\n", key(162))),
     ]);
-    let git = |args: &[&str]| {
-        let status = std::process::Command::new("git")
-            .args(args)
-            .current_dir(tree.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .status()
-            .expect("git runs");
-        assert!(status.success(), "git {args:?}");
-    };
+    let git = |args: &[&str]| tree.git(args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-qm", "first"]);

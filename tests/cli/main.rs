@@ -87,6 +87,22 @@ impl Tree {
         self.dir.path()
     }
 
+    /// `git ARGS` inside the tree, with a fixed identity and no system config; panics
+    /// when git fails.
+    pub fn git(&self, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
     /// `pkscan ARGS` run inside the tree.
     pub fn pkscan(&self, args: &[&str]) -> Run {
         Run::new(pkscan_in(self.path(), args))

@@ -207,19 +207,7 @@ fn the_pre_commit_hook_runs_the_staged_check() {
     // The entry, as pre-commit runs it in the repository being committed to.
     let entry: Vec<&str> = hook["entry"].as_str().unwrap().split_whitespace().collect();
     let tree = Tree::new(&[("README.md", "hello\n")]);
-    let git = |args: &[&str]| {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(tree.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .status()
-            .expect("git runs");
-        assert!(status.success(), "git {args:?}");
-    };
+    let git = |args: &[&str]| tree.git(args);
     git(&["init", "-q"]);
     git(&["add", "README.md"]);
     run_with_pkscan(tree.path(), entry[0], &entry[1..], &[]).expect_code(0);
