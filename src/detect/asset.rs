@@ -101,7 +101,21 @@ pub fn imports_react_native(buf: &[u8]) -> bool {
 
 /// Code points, each byte of an invalid UTF-8 sequence counting as one.
 pub fn char_count(bytes: &[u8]) -> usize {
-    bytes.utf8_chunks().map(|c| c.valid().chars().count() + c.invalid().len()).sum()
+    let mut count = 0;
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => return count + text.chars().count(),
+            Err(err) => {
+                let valid = err.valid_up_to();
+                // In valid UTF-8 every byte but a continuation byte starts a code point.
+                count += rest[..valid].iter().filter(|&&b| (b as i8) >= -0x40).count();
+                let invalid = err.error_len().unwrap_or(rest.len() - valid);
+                count += invalid;
+                rest = &rest[valid + invalid..];
+            }
+        }
+    }
 }
 
 #[cfg(test)]
