@@ -78,6 +78,7 @@ Examples:
   pkscan scan --exclude 'vendor/**' --exclude '*.min.css'
                                                  do not read these paths
   pkscan scan --max-file-size 500MiB             skip (and report) larger files
+  pkscan scan --no-mmap                          read files, never map them
   pkscan scan --no-decode dist/                  bytes as stored: no base64, gzip, zip...
   pkscan scan --max-member-size 1GiB --max-total-size 4GiB --max-members 500000 release.zip
                                                  read bigger archives than the defaults
@@ -302,6 +303,11 @@ pub struct WalkArgs {
     /// Skip files larger than this (e.g. 500MiB); default: no limit, files are streamed.
     #[arg(long, value_name = "SIZE", help_heading = "Walk")]
     pub max_file_size: Option<String>,
+
+    /// Read every file with read(2), never through a memory map (large files are mapped by
+    /// default: it saves the kernel a copy).
+    #[arg(long, help_heading = "Walk")]
+    pub no_mmap: bool,
 }
 
 /// The decoding layers and their limits.

@@ -55,6 +55,8 @@ pub struct Options {
     /// Gitignore-style globs of paths not read at all.
     pub exclude: Vec<String>,
     pub max_file_size: Option<u64>,
+    /// Scan large regular files through memory maps (`--no-mmap` turns this off).
+    pub mmap: bool,
     /// Undo encodings, compression and containers (`--no-decode` turns this off).
     pub decode: bool,
     pub limits: Limits,
@@ -83,6 +85,7 @@ impl Default for Options {
             strict: false,
             gitignore: false,
             follow: false,
+            mmap: true,
             exclude: Vec::new(),
             max_file_size: None,
             decode: true,
@@ -104,6 +107,7 @@ impl Options {
         opts.apply_common(&args.common);
         opts.gitignore |= args.walk.gitignore;
         opts.follow |= args.walk.follow;
+        opts.mmap &= !args.walk.no_mmap;
         opts.exclude.extend(args.walk.exclude.iter().cloned());
         if let Some(size) = &args.walk.max_file_size {
             opts.max_file_size =

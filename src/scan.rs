@@ -4,6 +4,7 @@
 //! per worker so that no lock is taken on the hot path.
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -13,9 +14,11 @@ use crate::config::Options;
 use crate::decode::{self, View};
 use crate::detect::{self, asset, Candidate};
 use crate::finding::{CommitInfo, Finding, Layer, ScanError, Secret};
+use crate::source::mmap::MapWindow;
 
 /// Bytes read per window. Files up to this size are scanned in one piece.
 pub(crate) const CHUNK: usize = 4 << 20;
+
 /// Bytes kept after a window's last scanned offset, so a key and its trailing context are
 /// whole before they are looked at.
 const TAIL: usize = 1 << 10;
@@ -167,8 +170,97 @@ impl<'o> Engine<'o> {
         }
     }
 
+    /// Scans a file of at most [`CHUNK`] bytes, `len` when it was opened, with one read
+    /// into the worker's buffer: no sniffing reads, no end-of-file read. Bytes appended
+    /// after the open are not read (nor are they by a map). Returns the bytes read.
+    pub(crate) fn scan_small(
+        &self,
+        reader: &mut dyn Read,
+        len: u64,
+        blob: &Blob,
+        scratch: &mut Scratch,
+        out: &mut Collector,
+    ) -> io::Result<u64> {
+        let len = usize::try_from(len).map_or(CHUNK, |len| len.min(CHUNK));
+        let mut buf = std::mem::take(&mut scratch.buf);
+        if buf.len() < CHUNK + CARRY {
+            buf.resize(CHUNK + CARRY, 0);
+        }
+        let mut filled = 0;
+        let read = loop {
+            if filled == len {
+                break Ok(());
+            }
+            match reader.read(&mut buf[filled..len]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        if read.is_ok() {
+            self.scan_in_memory(&buf[..filled], blob, &mut scratch.candidates, out);
+        }
+        scratch.buf = buf;
+        read.map(|()| filled as u64)
+    }
+
+    /// Scans a regular file of `len` bytes through memory-mapped windows of the size the
+    /// read path uses, with the same carry, so both see the same bytes around every hit.
+    /// `None` when the file must take the read path: a decoding layer opens at its start,
+    /// or it cannot be mapped (no SIGBUS handler, a file system without maps).
+    pub(crate) fn scan_mapped(
+        &self,
+        file: &File,
+        len: u64,
+        blob: &Blob,
+        scratch: &mut Scratch,
+        out: &mut Collector,
+    ) -> io::Result<Option<Mapped>> {
+        MapWindow::take_cut_short(); // a flag left by a scan that panicked is not ours
+        let mut cursor = LineCursor::default();
+        let mut base = 0u64; // file offset of the window's first byte
+        let mut scan_from = 0u64;
+        loop {
+            let end = len.min(base + (CHUNK + CARRY) as u64);
+            let eof = end == len;
+            let map = match MapWindow::map(file, base, (end - base) as usize) {
+                Ok(Some(map)) => map,
+                Ok(None) => return Ok(None),
+                // A file system that cannot map (some FUSE and proc files) is read instead.
+                Err(_) if base == 0 => return Ok(None),
+                Err(err) => return Err(err),
+            };
+            if base == 0 && self.opts.decode && decode::is_layered(&map, &blob.display) {
+                return Ok(None);
+            }
+            let until = if eof { end } else { end - TAIL as u64 };
+            let window = Window { bytes: &map, base };
+            let (from, to) = ((scan_from - base) as usize, (until - base) as usize);
+            self.scan_window(&window, from, to, &mut cursor, blob, &mut scratch.candidates, out);
+            let cut_short = MapWindow::take_cut_short();
+            if eof || cut_short {
+                return Ok(Some(Mapped { cut_short }));
+            }
+            let keep_from = char_boundary(&map, map.len() - CARRY);
+            cursor.advance(&window, base + keep_from as u64);
+            base += keep_from as u64;
+            scan_from = until;
+        }
+    }
+
     /// Scans a blob that is already in memory (git objects, decoded views).
     pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
+        self.scan_in_memory(bytes, blob, &mut Vec::new(), out);
+    }
+
+    fn scan_in_memory(
+        &self,
+        bytes: &[u8],
+        blob: &Blob,
+        candidates: &mut Vec<Candidate>,
+        out: &mut Collector,
+    ) {
         if self.opts.decode && decode::is_layered(bytes, &blob.display) {
             // Rare (a compressed file or an archive in history): it pays for its buffers.
             let mut scratch = Scratch::default();
@@ -178,9 +270,8 @@ impl<'o> Engine<'o> {
             return;
         }
         let window = Window { bytes, base: 0 };
-        let mut candidates = Vec::new();
         let mut cursor = LineCursor::default();
-        self.scan_window(&window, 0, bytes.len(), &mut cursor, blob, &mut candidates, out);
+        self.scan_window(&window, 0, bytes.len(), &mut cursor, blob, candidates, out);
     }
 
     #[allow(clippy::too_many_arguments)] // the window's state travels together; a struct would only rename it
@@ -260,6 +351,12 @@ impl<'o> Engine<'o> {
             line_text: String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end]).into_owned(),
         });
     }
+}
+
+/// How a mapped scan ended.
+pub(crate) struct Mapped {
+    /// Part of the file read as zeros: it was cut short while mapped.
+    pub cut_short: bool,
 }
 
 /// Scans the plain streams a file's decoding layers lead to, as blobs of their own.
@@ -430,6 +527,37 @@ mod tests {
         out
     }
 
+    /// Scans `text` streamed, mapped from a file, and (when it fits) read whole, and checks
+    /// the three agree on every finding.
+    fn scan_each_way(text: &[u8]) -> Collector {
+        let streamed = scan_stream(text);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        std::fs::write(&path, text).unwrap();
+        let file = File::open(&path).unwrap();
+        let opts = Options::default();
+        let engine = Engine::new(&opts);
+        let blob = Blob { display: "x.txt".into(), traits_path: "x.txt".into(), ..Blob::default() };
+        let mut scratch = Scratch::default();
+        let mut mapped = Collector::default();
+        let len = text.len() as u64;
+        let how = engine.scan_mapped(&file, len, &blob, &mut scratch, &mut mapped).unwrap();
+        assert!(!how.expect("mapped").cut_short);
+        assert_eq!(debug(&mapped), debug(&streamed), "mapped and streamed differ");
+        if text.len() <= CHUNK {
+            let mut whole = Collector::default();
+            let read =
+                engine.scan_small(&mut &text[..], len, &blob, &mut scratch, &mut whole).unwrap();
+            assert_eq!(read, len);
+            assert_eq!(debug(&whole), debug(&streamed), "read whole and streamed differ");
+        }
+        streamed
+    }
+
+    fn debug(out: &Collector) -> String {
+        format!("{:?}", out.findings)
+    }
+
     fn positions(out: &Collector) -> Vec<(u64, u64, u64, u64)> {
         out.findings.iter().map(|f| (f.line, f.column, f.end_line, f.end_column)).collect()
     }
@@ -437,7 +565,7 @@ mod tests {
     #[test]
     fn lines_and_code_point_columns() {
         let text = format!("a\n\"é→{KEY}\"\r\nx {KEY}");
-        let out = scan_stream(text.as_bytes());
+        let out = scan_each_way(text.as_bytes());
         assert_eq!(positions(&out), vec![(2, 4, 2, 41), (3, 3, 3, 40)]);
     }
 
@@ -452,7 +580,7 @@ mod tests {
             text.extend(std::iter::repeat_n(b'z', CHUNK));
             text.extend_from_slice(b" \xff");
             text.extend_from_slice(KEY.as_bytes());
-            let out = scan_stream(&text);
+            let out = scan_each_way(&text);
             assert_eq!(
                 positions(&out),
                 vec![(2, 4, 2, 41), (2, 44 + CHUNK as u64, 2, 81 + CHUNK as u64)],
@@ -465,8 +593,57 @@ mod tests {
     fn a_column_deep_in_a_giant_line_is_exact() {
         let mut text = "é".repeat(7_500_000).into_bytes(); // 15,000,000 bytes
         text.extend_from_slice(KEY.as_bytes());
-        let out = scan_stream(&text);
+        let out = scan_each_way(&text);
         assert_eq!(positions(&out), vec![(1, 7_500_001, 1, 7_500_038)]);
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_size_at_open_is_scanned_to_its_end_and_flagged() {
+        // The file is 2 MiB but claimed to be 16 MiB, as if it were cut short after it was
+        // measured: its last windows are past the end, and touching them raises SIGBUS.
+        let mut text = format!("{KEY}\n").into_bytes();
+        text.resize(2 << 20, b'a');
+        text.extend_from_slice(format!("\n{KEY}\n").as_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        std::fs::write(&path, &text).unwrap();
+        let file = File::open(&path).unwrap();
+        let opts = Options::default();
+        let engine = Engine::new(&opts);
+        let blob = Blob { display: "x.txt".into(), traits_path: "x.txt".into(), ..Blob::default() };
+        let mut out = Collector::default();
+        let mapped = engine
+            .scan_mapped(&file, 16 << 20, &blob, &mut Scratch::default(), &mut out)
+            .unwrap()
+            .expect("mapped");
+        assert!(mapped.cut_short);
+        assert_eq!(positions(&out), vec![(1, 1, 1, 38), (3, 1, 3, 38)]);
+    }
+
+    #[test]
+    fn a_layered_file_is_left_to_the_read_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.js.gz");
+        let mut gz = vec![0x1f, 0x8b, 0x08, 0];
+        gz.resize(2 << 20, 0);
+        std::fs::write(&path, &gz).unwrap();
+        let opts = Options::default();
+        let engine = Engine::new(&opts);
+        let blob = Blob { display: "x.js.gz".into(), ..Blob::default() };
+        let file = File::open(&path).unwrap();
+        let mut out = Collector::default();
+        let how =
+            engine.scan_mapped(&file, gz.len() as u64, &blob, &mut Scratch::default(), &mut out);
+        assert!(how.unwrap().is_none());
+        let plain = Options { decode: false, ..Options::default() };
+        let how = Engine::new(&plain).scan_mapped(
+            &file,
+            gz.len() as u64,
+            &blob,
+            &mut Scratch::default(),
+            &mut out,
+        );
+        assert!(how.unwrap().is_some(), "with --no-decode nothing is layered");
     }
 
     #[test]

@@ -120,6 +120,30 @@ fn output_is_identical_at_any_thread_count() {
     assert_eq!(one, eight);
 }
 
+/// Files of every size take one of three read paths (read whole, mapped, streamed): the
+/// report must not depend on which.
+#[test]
+fn mapped_read_whole_and_streamed_files_give_the_same_report() {
+    let tree = Tree::new(&[]);
+    for (name, size) in [("small.js", 3_000usize), ("mid.js", 3 << 20), ("big.min.js", 9 << 20)] {
+        let mut text = format!("const a = '{}';\n", key(size as u64)).into_bytes();
+        text.resize(size, b'x');
+        text.extend_from_slice(format!("\nklaviyo.js?company_id={}\n", key(7)).as_bytes());
+        tree.write(name, &text);
+    }
+    let strip = |run: &Run| {
+        let mut value: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
+        value["summary"]["elapsed_ms"] = 0.into();
+        value
+    };
+    let mapped = tree.pkscan(&["scan", "--format", "json", "."]);
+    mapped.expect_code(1);
+    assert_eq!(mapped.json().findings.len(), 6);
+    assert_eq!(mapped.json().summary.bytes_scanned, 3_000 + (3 << 20) + (9 << 20) + 3 * 61);
+    let read = tree.pkscan(&["scan", "--format", "json", "--no-mmap", "."]);
+    assert_eq!(strip(&mapped), strip(&read));
+}
+
 #[test]
 fn exit_codes_follow_fail_on() {
     let tree = Tree::new(&[("server/.env", &format!("KLAVIYO_PRIVATE_KEY={}\n", key(1)))]);
