@@ -286,8 +286,12 @@ impl<'o> Engine<'o> {
         out: &mut Collector,
     ) {
         candidates.clear();
-        let traits = asset::PathTraits::of(&blob.traits_path);
-        let served = |buf: &[u8], start, end| is_served(&traits, blob, buf, start, end);
+        // Asked only at a hit: most windows have none, and then the path is never parsed.
+        let traits = std::cell::OnceCell::new();
+        let served = |buf: &[u8], start, end| {
+            let traits = traits.get_or_init(|| asset::PathTraits::of(&blob.traits_path));
+            is_served(traits, blob, buf, start, end)
+        };
         // With decoding on, plain keys come from the decoders' single prefilter pass.
         if self.opts.decode {
             decode::find_encoded(window.bytes, from, until, &self.opts.limits, &served, candidates);

@@ -154,8 +154,13 @@ enum Format {
 const ZIP_EXTENSIONS: &[&str] =
     &[".zip", ".jar", ".war", ".ear", ".apk", ".aab", ".ipa", ".vsix", ".whl", ".nupkg", ".xpi"];
 
+/// `name` ends with the lowercase `suffix`, in any case.
+fn has_suffix(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
 fn sniff(head: &[u8], name: &str) -> Format {
-    let lower = name.to_ascii_lowercase();
     if head.starts_with(&[0x1f, 0x8b, 0x08]) {
         return Format::Gzip;
     }
@@ -171,10 +176,10 @@ fn sniff(head: &[u8], name: &str) -> Format {
     if head.starts_with(&[0xfe, 0xff]) {
         return Format::Utf16 { big_endian: true, bom: true };
     }
-    if lower.ends_with(".br") && !head.is_empty() {
+    if has_suffix(name, ".br") && !head.is_empty() {
         return Format::Brotli;
     }
-    if ZIP_EXTENSIONS.iter().any(|e| lower.ends_with(e)) && head.len() >= 22 {
+    if ZIP_EXTENSIONS.iter().any(|e| has_suffix(name, e)) && head.len() >= 22 {
         return Format::Zip { by_magic: false };
     }
     match utf16::sniff_without_bom(head) {
@@ -247,6 +252,9 @@ mod tests {
         assert_eq!(sniff(&[0x1f, 0x8b, 8, 0], "app.js"), Format::Gzip);
         assert_eq!(sniff(b"PK\x03\x04rest", "x.bin"), Format::Zip { by_magic: true });
         assert_eq!(sniff(b"hello", "x.js.br"), Format::Brotli);
+        assert_eq!(sniff(b"hello", "X.JS.BR"), Format::Brotli, "extensions in any case");
+        assert_eq!(sniff(&[b'a'; 30], "App.Apk"), Format::Zip { by_magic: false });
+        assert_eq!(sniff(b"hello", "br"), Format::Plain, "a name, not an extension");
         assert_eq!(sniff(b"plain text, not gzip", "x.js.gz"), Format::Plain);
         assert_eq!(
             sniff(&[0xff, 0xfe, b'a', 0], "x.txt"),

@@ -15,8 +15,8 @@ use ignore::{DirEntry, WalkBuilder, WalkState};
 
 use crate::config::Options;
 use crate::scan::{find_repo_root, Blob, Collector, Engine, Scratch, CHUNK};
-use crate::source::display_path;
 use crate::source::guard::{guarded, INTERNAL_ERROR};
+use crate::source::{display_path, push_display_path, write_display_path};
 
 /// A path named on the command line, with what its findings' paths are built from.
 #[derive(Debug, Clone)]
@@ -56,33 +56,45 @@ impl Root {
     }
 
     fn blob_for(&self, path: &Path) -> Blob {
-        let display = display_path(path);
-        let below = match path.strip_prefix(&self.path) {
-            Ok(below) if !below.as_os_str().is_empty() => display_path(below),
-            _ => String::new(),
+        let mut blob = Blob::default();
+        self.fill_blob(path, &mut blob);
+        blob
+    }
+
+    /// Makes `blob` describe the file at `path`, reusing its buffers.
+    fn fill_blob(&self, path: &Path, blob: &mut Blob) {
+        write_display_path(path, &mut blob.display);
+        let below = path.strip_prefix(&self.path).ok().filter(|b| !b.as_os_str().is_empty());
+        let join = |prefix: &str, text: &mut String| {
+            text.clear();
+            text.push_str(prefix);
+            if let Some(below) = below {
+                if !prefix.is_empty() {
+                    text.push('/');
+                }
+                push_display_path(below, text);
+            }
         };
-        let join = |prefix: &str| match (prefix.is_empty(), below.is_empty()) {
-            (true, _) => below.clone(),
-            (false, true) => prefix.to_string(),
-            (false, false) => format!("{prefix}/{below}"),
-        };
-        let root_relative = if self.root_relative.is_empty() && below.is_empty() {
-            self.path.file_name().map(|n| display_path(Path::new(n))).unwrap_or_default()
-        } else {
-            join(&self.root_relative)
-        };
-        let traits_path = match &self.traits_prefix {
-            Some(prefix) => join(prefix),
-            None => display.clone(),
-        };
-        Blob {
-            display,
-            root_relative,
-            traits_path,
-            fs_path: Some(path.to_path_buf()),
-            fs_root: Some(self.fs_root.clone()),
-            ..Blob::default()
+        match (self.root_relative.is_empty(), below, self.path.file_name()) {
+            (true, None, Some(name)) => {
+                write_display_path(Path::new(name), &mut blob.root_relative)
+            }
+            (true, None, None) => blob.root_relative.clear(),
+            _ => join(&self.root_relative, &mut blob.root_relative),
         }
+        match &self.traits_prefix {
+            Some(prefix) => join(prefix, &mut blob.traits_path),
+            None => blob.traits_path.clone_from(&blob.display),
+        }
+        let fs_path = blob.fs_path.get_or_insert_with(PathBuf::new);
+        fs_path.as_mut_os_string().clear();
+        fs_path.push(path);
+        if blob.fs_root.as_deref() != Some(self.fs_root.as_path()) {
+            blob.fs_root = Some(self.fs_root.clone());
+        }
+        blob.layers.clear();
+        blob.commit = None;
+        blob.served = false;
     }
 }
 
@@ -120,6 +132,7 @@ pub(crate) fn scan_paths(
             engine,
             roots: &roots,
             scratch: Scratch::default(),
+            blob: Blob::default(),
             out: Collector::default(),
             sink: &collected,
         };
@@ -168,6 +181,8 @@ struct Worker<'a> {
     engine: &'a Engine<'a>,
     roots: &'a [Root],
     scratch: Scratch,
+    /// The current file's blob, its buffers reused from file to file.
+    blob: Blob,
     out: Collector,
     sink: &'a Mutex<Collector>,
 }
@@ -193,12 +208,14 @@ impl Worker<'_> {
         }
         let root =
             self.roots.iter().find(|r| entry.path().starts_with(&r.path)).unwrap_or(&self.roots[0]);
-        let blob = root.blob_for(entry.path());
+        let mut blob = std::mem::take(&mut self.blob);
+        root.fill_blob(entry.path(), &mut blob);
         match guarded(|| self.scan_file(entry.path(), &blob)) {
             Some(Ok(())) => {}
-            Some(Err(err)) => self.out.error(blob.display, describe_io_error(&err)),
-            None => self.out.error(blob.display, INTERNAL_ERROR),
+            Some(Err(err)) => self.out.error(blob.display.clone(), describe_io_error(&err)),
+            None => self.out.error(blob.display.clone(), INTERNAL_ERROR),
         }
+        self.blob = blob;
     }
 
     fn scan_file(&mut self, path: &Path, blob: &Blob) -> io::Result<()> {
@@ -340,6 +357,7 @@ mod tests {
             engine: &engine,
             roots: &[],
             scratch: Scratch::default(),
+            blob: Blob::default(),
             out: Collector::default(),
             sink: &sink,
         };
@@ -348,6 +366,25 @@ mod tests {
         worker.scan_sized(&mut reader, at_open, |_| now, &blob).expect("scan");
         drop(worker);
         sink.into_inner().expect("sink")
+    }
+
+    #[test]
+    fn a_reused_blob_carries_nothing_over_from_the_last_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("dist/assets")).unwrap();
+        for root in [dir.path().to_path_buf(), dir.path().join("dist")] {
+            let root = Root::new(&root).unwrap();
+            let long = root.path.join("assets/a-much-longer-name.min.js");
+            let short = root.path.join("b.js");
+            let mut reused = root.blob_for(&long);
+            reused.served = true;
+            reused.layers.push(crate::finding::Layer::Gzip);
+            root.fill_blob(&short, &mut reused);
+            let fresh = root.blob_for(&short);
+            assert_eq!(format!("{reused:?}"), format!("{fresh:?}"));
+            assert!(reused.root_relative.ends_with("b.js"), "{}", reused.root_relative);
+            assert!(reused.traits_path.ends_with("b.js"), "{}", reused.traits_path);
+        }
     }
 
     fn errors(out: &Collector) -> Vec<(&str, &str)> {

@@ -16,22 +16,39 @@ use crate::scan::{Blob, Collector, Engine, Scratch};
 /// The path as findings show it: `/`-separated, a leading `./` dropped, each byte of an
 /// invalid UTF-8 sequence written as `\xNN`.
 pub fn display_path(path: &Path) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    let bytes = path.as_os_str().as_bytes();
-    let mut text = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            text.push_str(&format!("\\x{b:02x}"));
-        }
+    let mut text = String::new();
+    write_display_path(path, &mut text);
+    text
+}
+
+/// [`display_path`] into `text`, replacing what it held: the walk reuses one buffer per
+/// worker, so a file's path costs no allocation once the buffer has grown.
+pub(crate) fn write_display_path(path: &Path, text: &mut String) {
+    text.clear();
+    let mut bytes = path.as_os_str().as_encoded_bytes();
+    while let Some(rest) = bytes.strip_prefix(b"./") {
+        bytes = rest;
     }
-    while let Some(rest) = text.strip_prefix("./") {
-        text = rest.to_string();
-    }
+    push_escaped(bytes, text);
     if text.is_empty() {
         text.push('.');
     }
-    text
+}
+
+/// Appends `bytes` as text, each byte of an invalid UTF-8 sequence as `\xNN`.
+fn push_escaped(bytes: &[u8], text: &mut String) {
+    use std::fmt::Write;
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(text, "\\x{b:02x}");
+        }
+    }
+}
+
+/// Appends a path below a root (never `./`-prefixed) in [`display_path`]'s form.
+pub(crate) fn push_display_path(path: &Path, text: &mut String) {
+    push_escaped(path.as_os_str().as_encoded_bytes(), text);
 }
 
 /// Scans standard input as one blob named `<stdin>`.
