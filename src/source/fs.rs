@@ -177,6 +177,10 @@ fn keep_entry(entry: &DirEntry, roots: &[Root], excludes: &Gitignore) -> bool {
 /// on the benchmark tree 1 MiB beat 256 KiB and 4 MiB by about 5 % each (BENCHMARKS.md).
 const MAP_AT_LEAST: u64 = 1 << 20;
 
+/// A mapped file whose pages could not all be read although it is as long as ever.
+const UNREADABLE_UNDER_MAP: &str =
+    "input/output error: part of the file could not be read, and was not scanned";
+
 struct Worker<'a> {
     engine: &'a Engine<'a>,
     roots: &'a [Root],
@@ -237,9 +241,13 @@ impl Worker<'_> {
         let (engine, scratch, out) = (self.engine, &mut self.scratch, &mut self.out);
         if engine.opts.mmap && meta.is_file() && at_open >= MAP_AT_LEAST {
             if let Some(mapped) = engine.scan_mapped(&file, at_open, blob, scratch, out)? {
-                // Past a cut the map read zeros: only what the file still holds was read.
-                let read = if mapped.cut_short { now(&file).min(at_open) } else { at_open };
-                self.scanned(blob, read, at_open, || now(&file));
+                let left = if mapped.cut_short { now(&file) } else { at_open };
+                let (read, message) = mapped_outcome(mapped.cut_short, at_open, left);
+                if let Some(message) = message {
+                    self.out.error(&blob.display, message);
+                }
+                self.out.files_scanned += 1;
+                self.out.bytes_scanned += read;
                 return Ok(());
             }
         }
@@ -303,6 +311,17 @@ impl<R: Read> Read for Counted<R> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
         Ok(n)
+    }
+}
+
+/// What a mapped scan read of a file of `at_open` bytes, `left` bytes long after the scan,
+/// and the error to report when some of it read as zeros (`cut_short`): it was cut short,
+/// or (still as long) a page of it could not be read at all.
+fn mapped_outcome(cut_short: bool, at_open: u64, left: u64) -> (u64, Option<String>) {
+    match (cut_short, left < at_open) {
+        (false, _) => (at_open, None),
+        (true, true) => (left, Some(format!("shrank while being read: {left} of {at_open} bytes"))),
+        (true, false) => (at_open, Some(UNREADABLE_UNDER_MAP.to_string())),
     }
 }
 
@@ -385,6 +404,16 @@ mod tests {
             assert!(reused.root_relative.ends_with("b.js"), "{}", reused.root_relative);
             assert!(reused.traits_path.ends_with("b.js"), "{}", reused.traits_path);
         }
+    }
+
+    #[test]
+    fn a_mapped_file_that_read_zeros_is_reported_as_cut_or_unreadable() {
+        assert_eq!(mapped_outcome(false, 10, 10), (10, None));
+        assert_eq!(
+            mapped_outcome(true, 10, 4),
+            (4, Some("shrank while being read: 4 of 10 bytes".to_string()))
+        );
+        assert_eq!(mapped_outcome(true, 10, 10), (10, Some(UNREADABLE_UNDER_MAP.to_string())));
     }
 
     fn errors(out: &Collector) -> Vec<(&str, &str)> {
