@@ -294,7 +294,20 @@ impl<'o> Engine<'o> {
         };
         // With decoding on, plain keys come from the decoders' single prefilter pass.
         if self.opts.decode {
-            decode::find_encoded(window.bytes, from, until, &self.opts.limits, &served, candidates);
+            let mut stops = Vec::new();
+            let limits = &self.opts.limits;
+            decode::find_encoded(
+                window.bytes,
+                from,
+                until,
+                limits,
+                &served,
+                candidates,
+                &mut stops,
+            );
+            for stop in stops {
+                out.error(blob.display.clone(), stop);
+            }
         } else {
             detect::find_candidates(window.bytes, from, until, served, candidates);
         }

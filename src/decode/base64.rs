@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use flate2::read::MultiGzDecoder;
 
-use super::limits::{Bounded, Budget, Input, Limits};
+use super::limits::{size, Bounded, Budget, Input, Limits, Stop};
 use super::utf16;
 use crate::detect::{self, Candidate};
 use crate::finding::Layer;
@@ -98,6 +98,7 @@ pub(crate) fn find(
     limits: &Limits,
     is_served: &dyn Fn(&[u8], usize, usize) -> bool,
     out: &mut Vec<Candidate>,
+    stops: &mut Vec<String>,
 ) {
     let until = until.min(buf.len());
     if from >= until {
@@ -126,7 +127,12 @@ pub(crate) fn find(
         let mut served = None;
         let mut served_at =
             |start: usize, end: usize| *served.get_or_insert_with(|| is_served(buf, start, end));
-        searched_until = keys_at(buf, at, needle, limits, 0, &mut served_at, &mut hits);
+        let mut stopped = Vec::new();
+        searched_until =
+            keys_at(buf, at, needle, limits, 0, &mut served_at, &mut hits, &mut stopped);
+        if (from..until).contains(&at) {
+            stops.append(&mut stopped); // once, from the window the run starts in
+        }
     }
     // Overlapping decodes of one run may see a key twice.
     hits.sort_by(|a, b| (a.start, a.end, &a.key).cmp(&(b.start, b.end, &b.key)));
@@ -167,6 +173,7 @@ fn search_text(
     depth: u32,
     served: &mut dyn FnMut(usize, usize) -> bool,
     out: &mut Vec<Hit>,
+    stops: &mut Vec<String>,
 ) {
     let mut found = Vec::new();
     detect::find_candidates(text, from, text.len(), |_, _, _| served(0, 0), &mut found);
@@ -185,13 +192,15 @@ fn search_text(
         let at = from + m.start();
         let needle = NEEDLES[m.pattern().as_usize()];
         if at >= searched_until && !matches!(needle.kind, Kind::Utf16 | Kind::Raw) {
-            searched_until = keys_at(text, at, needle, limits, depth, served, out);
+            searched_until = keys_at(text, at, needle, limits, depth, served, out, stops);
         }
     }
 }
 
 /// Decodes the run around a needle at `text[at..]` and adds the keys it holds, located
-/// in `text`. Returns the offset up to which the run has been looked at.
+/// in `text`, and the limits hit to `stops`. Returns the offset up to which the run has
+/// been looked at.
+#[allow(clippy::too_many_arguments)] // the recursion's state; a struct would only rename it
 fn keys_at(
     text: &[u8],
     at: usize,
@@ -200,6 +209,7 @@ fn keys_at(
     depth: u32,
     served: &mut dyn FnMut(usize, usize) -> bool,
     out: &mut Vec<Hit>,
+    stops: &mut Vec<String>,
 ) -> usize {
     let forward = if needle.kind == Kind::Gzip { MAX_GZIP_CHARS } else { CONTEXT_CHARS + 8 };
     let run = Run::around(text, at, forward);
@@ -220,10 +230,12 @@ fn keys_at(
     let mut inner = Vec::new();
     let mut inner_served = |_: usize, _: usize| served(run.stored_start(), run.stored_end());
     if needle.kind == Kind::Gzip {
-        let Some(plain) = gunzip(&decoded, limits) else {
+        let (plain, stop) = gunzip(&decoded, limits);
+        stops.extend(stop);
+        let Some(plain) = plain else {
             return at + 1;
         };
-        search_text(&plain, 0, limits, depth + 1, &mut inner_served, &mut inner);
+        search_text(&plain, 0, limits, depth + 1, &mut inner_served, &mut inner, stops);
         for hit in inner {
             if !is_mostly_printable(&plain, hit.start, hit.end) {
                 continue;
@@ -245,7 +257,7 @@ fn keys_at(
             }
             _ => (decoded, 0),
         };
-        search_text(&with_context, offset, limits, depth + 1, &mut inner_served, &mut inner);
+        search_text(&with_context, offset, limits, depth + 1, &mut inner_served, &mut inner, stops);
         for hit in inner {
             let (ds, de) = (hit.start - offset, hit.end - offset);
             if !is_mostly_printable(&with_context[offset..], ds, de) {
@@ -268,14 +280,27 @@ fn keys_at(
     run.stored_start_of(rescan_from).max(at + 1)
 }
 
-/// Decompresses a gzip stream held in memory, within the limits; `None` if it is not one.
-fn gunzip(compressed: &[u8], limits: &Limits) -> Option<Vec<u8>> {
-    let budget = Budget::new(limits.max_member_bytes.min(MAX_GZIP_BYTES));
+/// Decompresses a gzip stream held in memory, within the limits: what it gave (`None` if
+/// nothing: not gzip after all), and the limit that cut it short, if one did. A corrupt
+/// stream is not reported: `H4sI` also occurs by chance in base64 that is not gzip.
+fn gunzip(compressed: &[u8], limits: &Limits) -> (Option<Vec<u8>>, Option<String>) {
+    let cap = limits.max_member_bytes.min(MAX_GZIP_BYTES);
+    let budget = Budget::new(cap);
     let input = Input::Known(compressed.len() as u64);
     let mut stream = Bounded::new(MultiGzDecoder::new(compressed), "gzip", input, limits, &budget);
     let mut plain = Vec::new();
-    stream.read_to_end(&mut plain).ok()?;
-    (!plain.is_empty()).then_some(plain)
+    let read = stream.read_to_end(&mut plain);
+    let stop = match stream.into_stop() {
+        Some(Stop::MemberBytes(_) | Stop::FileBytes(_)) => Some(format!(
+            "a gzip stream inside base64: limit hit: more than {} decompressed (it is held in \
+             memory: at most 16 MiB, never more than --max-member-size); the rest of it was \
+             not scanned",
+            size(cap)
+        )),
+        Some(stop @ Stop::Ratio(_)) => Some(format!("a gzip stream inside base64: {stop}")),
+        _ => None,
+    };
+    (read.ok().filter(|_| !plain.is_empty()).map(|_| plain), stop)
 }
 
 /// Is the text around `text[start..end]` (64 bytes each side) mostly printable?
@@ -433,7 +458,15 @@ mod tests {
 
     fn find_in(text: &str) -> Vec<Candidate> {
         let mut out = Vec::new();
-        find(text.as_bytes(), 0, text.len(), &Limits::default(), &|_, _, _| false, &mut out);
+        find(
+            text.as_bytes(),
+            0,
+            text.len(),
+            &Limits::default(),
+            &|_, _, _| false,
+            &mut out,
+            &mut Vec::new(),
+        );
         out
     }
 
@@ -505,6 +538,28 @@ mod tests {
     }
 
     #[test]
+    fn a_gzip_in_base64_cut_by_a_limit_is_scanned_as_far_as_read_and_reported() {
+        let mut payload = format!("company_id={KEY}\n").into_bytes();
+        payload.resize(17 << 20, b'a');
+        let blob = encode(&gzip(&payload), false, true);
+        let text = format!("var b = \"{blob}\";");
+        let dense = Limits { max_ratio: 1_000_000, ..Limits::default() };
+        for (limits, expect) in [
+            (dense, "limit hit: more than 16 MiB decompressed"),
+            (Limits::default(), "compression ratio over 100:1"),
+        ] {
+            let (mut out, mut stops) = (Vec::new(), Vec::new());
+            find(text.as_bytes(), 0, text.len(), &limits, &|_, _, _| false, &mut out, &mut stops);
+            assert_eq!(out.len(), 1, "the key before the cut is found");
+            assert_eq!(stops.len(), 1, "{stops:?}");
+            assert!(stops[0].contains(expect), "{stops:?}");
+            let (mut out, mut stops) = (Vec::new(), Vec::new());
+            find(text.as_bytes(), 10, text.len(), &limits, &|_, _, _| false, &mut out, &mut stops);
+            assert!(stops.is_empty(), "reported by the window the run starts in only");
+        }
+    }
+
+    #[test]
     fn base64_inside_gzip_inside_base64() {
         let inner = encode(format!("key={KEY}\n").as_bytes(), false, true);
         let outer = encode(&gzip(format!("config: {inner}\n").as_bytes()), true, false);
@@ -545,10 +600,26 @@ mod tests {
         let start = find_in(&text)[0].start;
         let mut out = Vec::new();
         let limits = Limits::default();
-        find(text.as_bytes(), 0, start, &limits, &|_, _, _| false, &mut out);
-        find(text.as_bytes(), start + 1, text.len(), &limits, &|_, _, _| false, &mut out);
+        find(text.as_bytes(), 0, start, &limits, &|_, _, _| false, &mut out, &mut Vec::new());
+        find(
+            text.as_bytes(),
+            start + 1,
+            text.len(),
+            &limits,
+            &|_, _, _| false,
+            &mut out,
+            &mut Vec::new(),
+        );
         assert!(out.is_empty());
-        find(text.as_bytes(), start, start + 1, &limits, &|_, _, _| false, &mut out);
+        find(
+            text.as_bytes(),
+            start,
+            start + 1,
+            &limits,
+            &|_, _, _| false,
+            &mut out,
+            &mut Vec::new(),
+        );
         assert_eq!(out.len(), 1);
     }
 }

@@ -85,7 +85,7 @@ impl fmt::Display for Stop {
 }
 
 /// `256 MiB`, `1 GiB`, or plain bytes when not a round number.
-fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
             return format!("{} {unit}", bytes >> shift);

@@ -119,7 +119,8 @@ pub(crate) fn is_layered(bytes: &[u8], name: &str) -> bool {
 }
 
 /// Keys in `buf[from..until]` that only show after a text-level decoding: base64 runs
-/// and UTF-16 strings. Candidates come back in stored offsets, with the key's text.
+/// and UTF-16 strings. Candidates come back in stored offsets, with the key's text; a
+/// limit hit on the way (a gzip stream in base64 too big to hold) goes to `stops`.
 pub(crate) fn find_encoded(
     buf: &[u8],
     from: usize,
@@ -127,8 +128,9 @@ pub(crate) fn find_encoded(
     limits: &Limits,
     is_served: &dyn Fn(&[u8], usize, usize) -> bool,
     out: &mut Vec<Candidate>,
+    stops: &mut Vec<String>,
 ) {
-    base64::find(buf, from, until, limits, is_served, out);
+    base64::find(buf, from, until, limits, is_served, out, stops);
 }
 
 /// What a stream turned out to be.

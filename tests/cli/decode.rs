@@ -249,6 +249,21 @@ fn percent_encoded_and_url_safe_data_parameters() {
 }
 
 #[test]
+fn a_gzip_bomb_inside_base64_is_an_error_and_the_key_before_it_is_found() {
+    let mut payload = format!("{{\"token\": \"{}\"}}\n", key(41)).into_bytes();
+    payload.resize(40 << 20, b' ');
+    let tree =
+        Tree::new(&[("dist/app.js", &format!("var blob = \"{}\";\n", base64(&gzip(&payload))))]);
+    let report = scan_json(&tree, &[]);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].decoded, vec!["base64", "gzip"]);
+    let errors = errors(&report);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "dist/app.js");
+    assert!(errors[0].1.starts_with("a gzip stream inside base64: limit hit"), "{errors:?}");
+}
+
+#[test]
 fn base64_noise_and_hex_give_nothing() {
     let mut noise = String::new();
     let mut state = 0x1234_5678_9abc_def0u64;
