@@ -17,6 +17,7 @@ use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use memmap2::{Mmap, MmapOptions};
@@ -42,6 +43,7 @@ static PREVIOUS: OnceLock<Option<Previous>> = OnceLock::new();
 fn handler_installed() -> bool {
     PREVIOUS
         .get_or_init(|| {
+            PAGE_SIZE.store(page_size(), Ordering::Relaxed);
             // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the
             // handler below only makes async-signal-safe calls (mmap, sigaction) and reads
             // const-initialised thread-locals.
@@ -61,11 +63,13 @@ fn handler_installed() -> bool {
 }
 
 extern "C" fn on_sigbus(_signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
-    let address = unsafe { (*info).si_addr() } as usize;
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers; errno is this
+    // thread's, saved here and put back below, since mmap may set it.
+    let (address, errno) = unsafe { ((*info).si_addr() as usize, *libc::__errno_location()) };
     let (start, end) = GUARDED.with(Cell::get);
-    if start <= address && address < end {
-        let page = address & !(page_size() - 1);
+    let page_size = PAGE_SIZE.load(Ordering::Relaxed);
+    if start <= address && address < end && page_size > 0 {
+        let page = address & !(page_size - 1);
         // SAFETY: [page, end) lies inside the window this thread mapped and still owns
         // (`MapWindow` unregisters before unmapping); MAP_FIXED swaps its pages for zeros.
         let zeros = unsafe {
@@ -78,6 +82,8 @@ extern "C" fn on_sigbus(_signal: libc::c_int, info: *mut libc::siginfo_t, _: *mu
                 0,
             )
         };
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = errno };
         if zeros != libc::MAP_FAILED {
             CUT_SHORT.with(|cut| cut.set(true));
             return; // the faulting read is retried, and now reads zeros
@@ -90,6 +96,9 @@ extern "C" fn on_sigbus(_signal: libc::c_int, info: *mut libc::siginfo_t, _: *mu
         unsafe { libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut()) };
     }
 }
+
+/// Read once when the handler is installed: `sysconf` is not for signal handlers.
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
