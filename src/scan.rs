@@ -146,9 +146,7 @@ impl<'o> Engine<'o> {
         candidates: &mut Vec<Candidate>,
         out: &mut Collector,
     ) -> io::Result<u64> {
-        if buf.len() < CHUNK + CARRY {
-            buf.resize(CHUNK + CARRY, 0);
-        }
+        window_sized(buf);
         let mut cursor = LineCursor::default();
         let mut base = 0u64; // stream offset of buf[0]
         let mut filled = 0usize;
@@ -183,26 +181,14 @@ impl<'o> Engine<'o> {
     ) -> io::Result<u64> {
         let len = usize::try_from(len).map_or(CHUNK, |len| len.min(CHUNK));
         let mut buf = std::mem::take(&mut scratch.buf);
-        if buf.len() < CHUNK + CARRY {
-            buf.resize(CHUNK + CARRY, 0);
-        }
+        window_sized(&mut buf);
         let mut filled = 0;
-        let read = loop {
-            if filled == len {
-                break Ok(());
-            }
-            match reader.read(&mut buf[filled..len]) {
-                Ok(0) => break Ok(()),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
+        let read = fill(reader, &mut buf[..len], &mut filled);
         if read.is_ok() {
             self.scan_in_memory(&buf[..filled], blob, &mut scratch.candidates, out);
         }
         scratch.buf = buf;
-        read.map(|()| filled as u64)
+        read.map(|_| filled as u64)
     }
 
     /// Scans a regular file of `len` bytes through memory-mapped windows of the size the
@@ -443,6 +429,13 @@ fn has_android_manifest(blob: &Blob) -> bool {
         dir.join("AndroidManifest.xml").is_file()
             || dir.join("src/main/AndroidManifest.xml").is_file()
     })
+}
+
+/// Grows a worker's buffer, once, to a window and its carry.
+fn window_sized(buf: &mut Vec<u8>) {
+    if buf.len() < CHUNK + CARRY {
+        buf.resize(CHUNK + CARRY, 0);
+    }
 }
 
 /// Reads into `buf[*filled..]` until it is full or the reader ends; true at end of input.

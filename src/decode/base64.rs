@@ -89,8 +89,10 @@ struct Hit {
     layers: Vec<Layer>,
 }
 
-/// Keys seen through base64, or stored as UTF-16, whose stored location starts in
-/// `buf[from..until]`: one prefilter pass for both.
+/// Keys whose stored location starts in `buf[from..until]`, as stored or seen through
+/// base64 or UTF-16: one prefilter pass for all three. Candidates come back in stored
+/// offsets (with the key's text when it is encoded); a limit hit on the way (a gzip stream
+/// in base64 too big to hold) goes to `stops`.
 pub(crate) fn find(
     buf: &[u8],
     from: usize,

@@ -24,7 +24,6 @@ use std::path::Path;
 pub use limits::Limits;
 use limits::{Budget, Stop};
 
-use crate::detect::Candidate;
 use crate::finding::Layer;
 
 /// Bytes looked at to recognise a format: a tar header is 512 bytes.
@@ -118,20 +117,9 @@ pub(crate) fn is_layered(bytes: &[u8], name: &str) -> bool {
     sniff(&bytes[..bytes.len().min(HEAD)], name) != Format::Plain
 }
 
-/// Keys in `buf[from..until]` that only show after a text-level decoding: base64 runs
-/// and UTF-16 strings. Candidates come back in stored offsets, with the key's text; a
-/// limit hit on the way (a gzip stream in base64 too big to hold) goes to `stops`.
-pub(crate) fn find_encoded(
-    buf: &[u8],
-    from: usize,
-    until: usize,
-    limits: &Limits,
-    is_served: &dyn Fn(&[u8], usize, usize) -> bool,
-    out: &mut Vec<Candidate>,
-    stops: &mut Vec<String>,
-) {
-    base64::find(buf, from, until, limits, is_served, out, stops);
-}
+/// Keys in a window as stored and those that only show after a text-level decoding
+/// (base64 runs, UTF-16 strings), in one pass: see [`base64::find`].
+pub(crate) use base64::find as find_encoded;
 
 /// What a stream turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -241,28 +241,24 @@ impl Worker<'_> {
         let (engine, scratch, out) = (self.engine, &mut self.scratch, &mut self.out);
         if engine.opts.mmap && meta.is_file() && at_open >= MAP_AT_LEAST {
             if let Some(mapped) = engine.scan_mapped(&file, at_open, blob, scratch, out)? {
-                let left = if mapped.cut_short { now(&file) } else { at_open };
-                let (read, message) = mapped_outcome(mapped.cut_short, at_open, left);
-                if let Some(message) = message {
-                    self.out.error(&blob.display, message);
-                }
-                self.out.files_scanned += 1;
-                self.out.bytes_scanned += read;
+                let (read, error) = mapped_outcome(mapped.cut_short, at_open, || now(&file));
+                self.scanned(blob, read, error);
                 return Ok(());
             }
         }
         // A size of 0 may be a lie (procfs): such files are read to their end.
         if meta.is_file() && at_open > 0 && at_open <= CHUNK as u64 {
             let read = engine.scan_small(&mut file, at_open, blob, scratch, out)?;
-            self.scanned(blob, read, at_open, || now(&file));
+            self.scanned(blob, read, shrank(read, at_open, || now(&file)));
             return Ok(());
         }
         self.scan_sized(&mut file, at_open, now, blob)
     }
 
-    /// Counts a scanned file, and reports it when it was cut short while it was read.
-    fn scanned(&mut self, blob: &Blob, read: u64, at_open: u64, now: impl FnOnce() -> u64) {
-        if let Some(message) = shrank(read, at_open, now) {
+    /// Counts a scanned file of which `read` bytes were read, with the error that says why
+    /// not all of it, if one does.
+    fn scanned(&mut self, blob: &Blob, read: u64, error: Option<String>) {
+        if let Some(message) = error {
             self.out.error(&blob.display, message);
         }
         self.out.files_scanned += 1;
@@ -283,7 +279,7 @@ impl Worker<'_> {
         // The decoding layers may stop reading early (a limit, trailing bytes after an
         // archive), so a short read alone proves nothing: the file must also be shorter now.
         let read = counted.read;
-        self.scanned(blob, read, at_open, || now(reader));
+        self.scanned(blob, read, shrank(read, at_open, || now(reader)));
         Ok(())
     }
 
@@ -314,14 +310,21 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// What a mapped scan read of a file of `at_open` bytes, `left` bytes long after the scan,
-/// and the error to report when some of it read as zeros (`cut_short`): it was cut short,
-/// or (still as long) a page of it could not be read at all.
-fn mapped_outcome(cut_short: bool, at_open: u64, left: u64) -> (u64, Option<String>) {
-    match (cut_short, left < at_open) {
-        (false, _) => (at_open, None),
-        (true, true) => (left, Some(format!("shrank while being read: {left} of {at_open} bytes"))),
-        (true, false) => (at_open, Some(UNREADABLE_UNDER_MAP.to_string())),
+/// What a mapped scan read of a file of `at_open` bytes (`now` tells its length after the
+/// scan), and the error to report when some of it read as zeros (`cut_short`): it was cut
+/// short, or (still as long) a page of it could not be read at all.
+fn mapped_outcome(
+    cut_short: bool,
+    at_open: u64,
+    now: impl FnOnce() -> u64,
+) -> (u64, Option<String>) {
+    if !cut_short {
+        return (at_open, None);
+    }
+    let left = now().min(at_open);
+    match shrank(left, at_open, || left) {
+        Some(message) => (left, Some(message)),
+        None => (at_open, Some(UNREADABLE_UNDER_MAP.to_string())),
     }
 }
 
@@ -352,13 +355,7 @@ pub(crate) fn describe_io_error(err: &io::Error) -> String {
     match err.kind() {
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
-        _ => {
-            let text = err.to_string();
-            match text.find(" (os error") {
-                Some(i) => text[..i].to_string(),
-                None => text,
-            }
-        }
+        _ => crate::decode::limits::describe(err),
     }
 }
 
@@ -408,12 +405,12 @@ mod tests {
 
     #[test]
     fn a_mapped_file_that_read_zeros_is_reported_as_cut_or_unreadable() {
-        assert_eq!(mapped_outcome(false, 10, 10), (10, None));
+        assert_eq!(mapped_outcome(false, 10, || 10), (10, None));
         assert_eq!(
-            mapped_outcome(true, 10, 4),
+            mapped_outcome(true, 10, || 4),
             (4, Some("shrank while being read: 4 of 10 bytes".to_string()))
         );
-        assert_eq!(mapped_outcome(true, 10, 10), (10, Some(UNREADABLE_UNDER_MAP.to_string())));
+        assert_eq!(mapped_outcome(true, 10, || 10), (10, Some(UNREADABLE_UNDER_MAP.to_string())));
     }
 
     fn errors(out: &Collector) -> Vec<(&str, &str)> {

@@ -121,8 +121,9 @@ impl MapWindow {
         // SAFETY: the map is read-only and private, and reading it after the file shrinks
         // is handled (see the module comment); nothing else about the file is assumed.
         let map = unsafe { MmapOptions::new().offset(offset).len(len).map(file)? };
-        let start = map.as_ptr() as usize & !(page_size() - 1);
-        let end = (map.as_ptr() as usize + map.len()).next_multiple_of(page_size());
+        let page_size = PAGE_SIZE.load(Ordering::Relaxed); // stored by handler_installed
+        let start = map.as_ptr() as usize & !(page_size - 1);
+        let end = (map.as_ptr() as usize + map.len()).next_multiple_of(page_size);
         GUARDED.with(|guarded| guarded.set((start, end)));
         Ok(Some(MapWindow { map }))
     }
