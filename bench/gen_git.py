@@ -43,7 +43,6 @@ import argparse
 import hashlib
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -175,13 +174,7 @@ def main():
     ap.add_argument("--force", action="store_true")
     a = ap.parse_args()
     N = max(200, a.commits)
-    out = os.path.abspath(a.out.rstrip("/"))
-    planted_path = a.planted or out + ".planted.txt"
-    if os.path.exists(out) and os.listdir(out):
-        if not a.force:
-            raise SystemExit("%s exists and is not empty (use --force)" % out)
-        shutil.rmtree(out)
-    os.makedirs(out, exist_ok=True)
+    out, planted_path = tg.prepare_out(a.out, a.planted, a.force)
     t0 = time.time()
     target = int((a.blob_mb * 1e6) if a.blob_mb else 20200 * N)  # ~500 MB for 20,000 (whole-file overshoot included)
 

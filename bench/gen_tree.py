@@ -36,7 +36,6 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
 import time
 
@@ -160,13 +159,7 @@ def main():
     a = ap.parse_args()
 
     total = parse_size(a.size)
-    out = os.path.abspath(a.out.rstrip("/"))
-    planted_path = a.planted or out + ".planted.txt"
-    if os.path.exists(out) and os.listdir(out):
-        if not a.force:
-            raise SystemExit("%s exists and is not empty (use --force)" % out)
-        shutil.rmtree(out)
-    os.makedirs(out, exist_ok=True)
+    out, planted_path = tg.prepare_out(a.out, a.planted, a.force)
     t0 = time.time()
     rng = random.Random(a.seed)
     scale = total / GiB

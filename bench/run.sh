@@ -179,16 +179,24 @@ run_hyperfine() {  # run_hyperfine BASELINE RUNS WARMUP
   for i in "${NAMES[@]}"; do printf '  %-22s %s\n' "$i" "${RSS[$i]:-?}"; done
 }
 
+# Generates DIR and its planted-keys list PLANTED with GENERATOR ARGS... when either is
+# missing: into a scratch dir first, then moved into place, so an interrupted run never
+# leaves half a data set that looks complete.
+ensure_data() {
+  local dir=$1 planted=$2 generator=$3; shift 3
+  [ -f "$planted" ] && [ -d "$dir" ] && return 0
+  rm -rf "$dir" "$dir.tmp" "$planted"
+  python3 "$BENCH/$generator" "$@" --out "$dir.tmp" --planted "$planted.tmp" \
+    && mv "$dir.tmp" "$dir" && mv "$planted.tmp" "$planted" \
+    || { warn "$generator failed"; return 1; }
+}
+
 # ---------------------------------------------------------------- tree suite
 suite_tree() {
   SUITE=tree; NAMES=(); CMDS=()
   local T=$DATA/tree-$SIZE P=$DATA/tree-$SIZE.planted.txt
   say "tree suite: $T"
-  if [ ! -f "$P" ] || [ ! -d "$T" ]; then  # generate into a scratch dir, then move into place
-    rm -rf "$T" "$T.tmp" "$P"
-    python3 "$BENCH/gen_tree.py" --size "$SIZE" --out "$T.tmp" --planted "$P.tmp" \
-      && mv "$T.tmp" "$T" && mv "$P.tmp" "$P" || { warn "gen_tree.py failed"; return; }
-  fi
+  ensure_data "$T" "$P" gen_tree.py --size "$SIZE" || return
   echo "files: $(find "$T" -type f | wc -l)  size: $(du -sh "$T" | cut -f1)"
   echo "warming the page cache"; find "$T" -type f -print0 | xargs -0 cat >/dev/null
   echo "prechecks (one run each, also a cache warm-up):"
@@ -229,11 +237,7 @@ suite_git() {
   SUITE=git; NAMES=(); CMDS=()
   local G=$DATA/git-$COMMITS P=$DATA/git-$COMMITS.planted.txt
   say "git suite: $G"
-  if [ ! -f "$P" ] || [ ! -d "$G" ]; then  # generate into a scratch dir, then move into place
-    rm -rf "$G" "$G.tmp" "$P"
-    python3 "$BENCH/gen_git.py" --commits "$COMMITS" --out "$G.tmp" --planted "$P.tmp" \
-      && mv "$G.tmp" "$G" && mv "$P.tmp" "$P" || { warn "gen_git.py failed"; return; }
-  fi
+  ensure_data "$G" "$P" gen_git.py --commits "$COMMITS" || return
   echo "commits: $(git -C "$G" rev-list --all --count)  refs: $(git -C "$G" for-each-ref | wc -l)  $(git -C "$G" count-objects -vH | grep -E 'size-pack' | tr '\n' ' ')"
   echo "warming the page cache"; cat "$G"/.git/objects/pack/* >/dev/null
   echo "prechecks (one run each, also a cache warm-up):"

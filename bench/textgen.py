@@ -12,8 +12,10 @@ such tokens in generated data are the planted ones (see `make_key`).
 """
 
 import json
+import os
 import random
 import re
+import shutil
 
 WORDS = (
     "account order customer product cart item price total user session token "
@@ -35,6 +37,18 @@ TABLES = ("orders customers products carts invoices payments shipments "
 KEY_RE = re.compile(rb"(?<![A-Za-z0-9])pk_(?:[A-Za-z0-9]{34}|[A-Za-z0-9]{6}_[0-9a-f]{34})(?![A-Za-z0-9])")
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 HEX = "0123456789abcdef"
+
+
+def prepare_out(out, planted, force):
+    """The output folder (absolute, created empty) and the planted-keys list's path
+    (default: <out>.planted.txt); a non-empty folder is refused unless `force`."""
+    out = os.path.abspath(out.rstrip("/"))
+    if os.path.exists(out) and os.listdir(out):
+        if not force:
+            raise SystemExit("%s exists and is not empty (use --force)" % out)
+        shutil.rmtree(out)
+    os.makedirs(out, exist_ok=True)
+    return out, planted or out + ".planted.txt"
 
 
 def make_key(rng, new_shape=False):
