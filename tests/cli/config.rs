@@ -415,6 +415,21 @@ fn the_project_scans_itself_clean_with_its_own_config() {
     assert_eq!(report.errors, vec![]);
 }
 
+/// The project's excludes are anchored at its root: a tree scanned from a checkout (the
+/// config in the current directory applies outside a git work tree) keeps its own
+/// `fixtures/` and `target/` folders in the scan.
+#[test]
+fn the_project_config_does_not_exclude_same_named_folders_elsewhere() {
+    let tree = Tree::new(&[
+        ("tests/fixtures/app.env", &format!("K={}\n", key(160))),
+        ("web/target/app.env", &format!("K={}\n", key(161))),
+    ]);
+    let root = tree.path().to_str().expect("a UTF-8 temp path");
+    let run = Run::new(pkscan_in(project_root(), &["scan", root, "--format", "json"]));
+    run.expect_code(1);
+    assert_eq!(run.json().findings.len(), 2);
+}
+
 #[test]
 fn git_history_honours_the_config_and_a_baseline_made_by_scan() {
     let config = format!("[allow]\npaths = [\"docs/examples/\"]\n{ACME_RULE}");
