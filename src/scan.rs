@@ -18,7 +18,6 @@ use crate::source::mmap::MapWindow;
 
 /// Bytes read per window. Files up to this size are scanned in one piece.
 pub(crate) const CHUNK: usize = 4 << 20;
-
 /// Bytes kept after a window's last scanned offset, so a key and its trailing context are
 /// whole before they are looked at.
 const TAIL: usize = 1 << 10;
@@ -92,7 +91,11 @@ impl Collector {
 /// A worker's reusable buffers: allocated once, never per file.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    /// The streaming window (and the window of the streams a decoded file leads to).
     buf: Vec<u8>,
+    /// A file read whole: apart from `buf`, so a compressed file read whole can still be
+    /// decoded through `buf`. Grows to the largest such file, at most [`CHUNK`].
+    whole: Vec<u8>,
     candidates: Vec<Candidate>,
 }
 
@@ -180,14 +183,16 @@ impl<'o> Engine<'o> {
         out: &mut Collector,
     ) -> io::Result<u64> {
         let len = usize::try_from(len).map_or(CHUNK, |len| len.min(CHUNK));
-        let mut buf = std::mem::take(&mut scratch.buf);
-        window_sized(&mut buf);
-        let mut filled = 0;
-        let read = fill(reader, &mut buf[..len], &mut filled);
-        if read.is_ok() {
-            self.scan_in_memory(&buf[..filled], blob, &mut scratch.candidates, out);
+        let mut whole = std::mem::take(&mut scratch.whole);
+        if whole.len() < len {
+            whole.resize(len, 0);
         }
-        scratch.buf = buf;
+        let mut filled = 0;
+        let read = fill(reader, &mut whole[..len], &mut filled);
+        if read.is_ok() {
+            self.scan_in_memory(&whole[..filled], blob, scratch, out);
+        }
+        scratch.whole = whole;
         read.map(|_| filled as u64)
     }
 
@@ -237,27 +242,26 @@ impl<'o> Engine<'o> {
 
     /// Scans a blob that is already in memory (git objects, decoded views).
     pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
-        self.scan_in_memory(bytes, blob, &mut Vec::new(), out);
+        // A compressed file or an archive in history is rare: it pays for its buffers.
+        self.scan_in_memory(bytes, blob, &mut Scratch::default(), out);
     }
 
     fn scan_in_memory(
         &self,
         bytes: &[u8],
         blob: &Blob,
-        candidates: &mut Vec<Candidate>,
+        scratch: &mut Scratch,
         out: &mut Collector,
     ) {
         if self.opts.decode && decode::is_layered(bytes, &blob.display) {
-            // Rare (a compressed file or an archive in history): it pays for its buffers.
-            let mut scratch = Scratch::default();
-            if let Err(err) = self.scan_file(&mut &bytes[..], blob, &mut scratch, out) {
+            if let Err(err) = self.scan_file(&mut &bytes[..], blob, scratch, out) {
                 out.error(blob.display.clone(), err.to_string());
             }
             return;
         }
         let window = Window { bytes, base: 0 };
         let mut cursor = LineCursor::default();
-        self.scan_window(&window, 0, bytes.len(), &mut cursor, blob, candidates, out);
+        self.scan_window(&window, 0, bytes.len(), &mut cursor, blob, &mut scratch.candidates, out);
     }
 
     #[allow(clippy::too_many_arguments)] // the window's state travels together; a struct would only rename it
