@@ -118,12 +118,25 @@ fn handle(
     log.lock().unwrap().push(Logged { target: target.clone(), headers });
     let now = active.fetch_add(1, Ordering::SeqCst) + 1;
     peak.fetch_max(now, Ordering::SeqCst);
-    let result = respond(stream, routes.get(&target));
-    active.fetch_sub(1, Ordering::SeqCst);
+    let mut counted = true;
+    let mut done = || {
+        if std::mem::take(&mut counted) {
+            active.fetch_sub(1, Ordering::SeqCst);
+        }
+    };
+    let result = respond(stream, routes.get(&target), &mut done);
+    done();
     result
 }
 
-fn respond(mut stream: TcpStream, reply: Option<&Reply>) -> std::io::Result<()> {
+/// Writes the reply. `done` is called before the client can have the whole of it (ahead of
+/// the last byte), so the server never counts a request the client has finished with: a
+/// count taken after the write raced the client's next request and read 5 under load.
+fn respond(
+    mut stream: TcpStream,
+    reply: Option<&Reply>,
+    done: &mut dyn FnMut(),
+) -> std::io::Result<()> {
     let not_found = Reply::Body { status: 404, headers: vec![], body: b"not found".to_vec() };
     match reply.unwrap_or(&not_found) {
         Reply::Body { status, headers, body } => {
@@ -135,13 +148,21 @@ fn respond(mut stream: TcpStream, reply: Option<&Reply>) -> std::io::Result<()> 
                 head.push_str(&format!("{name}: {value}\r\n"));
             }
             head.push_str("\r\n");
-            stream.write_all(head.as_bytes())?;
-            stream.write_all(body)?;
+            let mut reply = head.into_bytes();
+            reply.extend_from_slice(body);
+            let last = reply.pop();
+            stream.write_all(&reply)?;
+            stream.flush()?;
+            done();
+            stream.write_all(&Vec::from_iter(last))?;
         }
         Reply::Trickle => {
             stream.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n",
             )?;
+            // Never finished: the client gives up at its deadline, which the server only
+            // learns at its next write, so from here it is not counted.
+            done();
             for _ in 0..600 {
                 stream.write_all(b"/")?;
                 std::thread::sleep(Duration::from_millis(100));
