@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memchr::{memchr, memchr_iter, memrchr};
 
@@ -36,15 +37,33 @@ pub(crate) struct Blob {
     pub root_relative: String,
     /// The path whose folders and extension decide whether the blob is served to clients.
     pub traits_path: String,
-    /// The file on disk, when there is one (for the `AndroidManifest.xml` look-up).
+    /// The file on disk, when there is one (for a `sourceMappingURL` beside it, and a zip's
+    /// central directory).
     pub fs_path: Option<PathBuf>,
-    /// The directory the look-up must not climb above.
+    /// The directory `root_relative` is relative to, canonical: where the
+    /// `AndroidManifest.xml` look-up of a file on disk starts from.
     pub fs_root: Option<PathBuf>,
+    /// The tree a Kotlin or Java file's `AndroidManifest.xml` is looked up in.
+    pub manifests: Manifests,
     /// Layers already undone to get these bytes (a gzip file), outermost first.
     pub layers: Vec<Layer>,
     pub commit: Option<CommitInfo>,
     /// Served to clients whatever the path says (everything `pkscan url` fetched).
     pub served: bool,
+}
+
+/// Where the `AndroidManifest.xml` of a blob's module is looked up: always in the tree the
+/// blob came from, never through the path the user typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Manifests {
+    /// On disk, below `fs_root`, along `root_relative` (nothing without an `fs_root`).
+    #[default]
+    OnDisk,
+    /// The source already knows (a commit's tree, the index).
+    Known(bool),
+    /// Among the members of the innermost archive: the names of its manifests. The blob's
+    /// last `!` segment is its name there.
+    Members(Arc<[String]>),
 }
 
 impl Blob {
@@ -55,6 +74,7 @@ impl Blob {
             traits_path: format!("{}!{name}", self.traits_path),
             fs_path: None,
             fs_root: None,
+            manifests: Manifests::Members(Arc::from([])),
             layers,
             commit: self.commit.clone(),
             served: self.served,
@@ -385,6 +405,9 @@ fn view_blob<'b>(top: &'b Blob, view: &View) -> Cow<'b, Blob> {
         let layers = blob.layers.clone();
         blob = blob.member(name, layers);
     }
+    if !view.members.is_empty() {
+        blob.manifests = Manifests::Members(Arc::clone(&view.manifests));
+    }
     let keep = blob.traits_path.len().saturating_sub(view.stripped);
     blob.traits_path.truncate(keep);
     blob.layers.extend(view.layers.iter().copied());
@@ -423,16 +446,20 @@ fn is_served(
         || (traits.maybe_android && has_android_manifest(blob))
 }
 
-/// A Kotlin or Java file is app code when a folder above it (inside the scanned root) holds
-/// `AndroidManifest.xml` directly or in `src/main/`.
+/// A Kotlin or Java file is app code when a folder above it (up to the root of its tree:
+/// the repository or scanned folder, the commit, the archive) holds `AndroidManifest.xml`
+/// directly or in `src/main/`.
 fn has_android_manifest(blob: &Blob) -> bool {
-    let (Some(path), Some(root)) = (&blob.fs_path, &blob.fs_root) else {
-        return false;
-    };
-    path.ancestors().skip(1).take_while(|dir| dir.starts_with(root)).any(|dir| {
-        dir.join("AndroidManifest.xml").is_file()
-            || dir.join("src/main/AndroidManifest.xml").is_file()
-    })
+    match &blob.manifests {
+        Manifests::Known(known) => *known,
+        Manifests::Members(names) => {
+            let name = blob.root_relative.rsplit('!').next().unwrap_or_default();
+            asset::android_manifest_paths(name).any(|path| names.contains(&path))
+        }
+        Manifests::OnDisk => blob.fs_root.as_ref().is_some_and(|root| {
+            asset::android_manifest_paths(&blob.root_relative).any(|path| root.join(path).is_file())
+        }),
+    }
 }
 
 /// Grows a worker's buffer, once, to a window and its carry.

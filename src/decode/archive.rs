@@ -13,8 +13,11 @@ use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use zip::ZipArchive;
+
+use crate::detect::asset::is_android_manifest;
 
 use super::limits::{describe, Bounded, Counting, Input, Stop};
 use super::{View, Walk};
@@ -125,6 +128,12 @@ impl Walk<'_> {
         view: &View,
         consumed: &Rc<Cell<u64>>,
     ) {
+        // The directory names every member up front, so each member sees every manifest.
+        let manifests: Arc<[String]> = (0..archive.len().min(self.limits.max_members as usize))
+            .filter_map(|index| archive.name_for_index(index))
+            .filter(|name| is_android_manifest(name))
+            .map(|name| member_name(name.as_bytes()))
+            .collect();
         for index in 0..archive.len() {
             if index as u64 >= self.limits.max_members {
                 return self.error(view, Stop::Members(self.limits.max_members).to_string());
@@ -140,10 +149,11 @@ impl Walk<'_> {
                     }
                     let name = member_name(file.name_raw());
                     let input = Input::Counted(Rc::clone(consumed), consumed.get());
-                    self.member(file, view.member(name), input);
+                    self.member(file, view.member(name, &manifests), input);
                 }
                 Err(err) => {
-                    let member = view.member(name.unwrap_or_else(|| format!("#{index}")));
+                    let name = name.unwrap_or_else(|| format!("#{index}"));
+                    let member = view.member(name, &manifests);
                     self.error(&member, format!("cannot read zip member: {err}"));
                 }
             }
@@ -157,6 +167,7 @@ impl Walk<'_> {
         view: &View,
         counted: &mut u64,
     ) -> Result<(), zip::result::ZipError> {
+        let mut manifests = SeenManifests::default();
         loop {
             if *counted >= self.limits.max_members || self.budget.is_spent() {
                 return Ok(());
@@ -170,7 +181,8 @@ impl Walk<'_> {
             }
             let name = member_name(file.name_raw());
             let compressed = file.compressed_size();
-            self.member(file, view.member(name), Input::Known(compressed));
+            let member = view.member(name.clone(), manifests.after(&name));
+            self.member(file, member, Input::Known(compressed));
         }
     }
 
@@ -194,6 +206,7 @@ impl Walk<'_> {
             }
         };
         let mut count = 0u64;
+        let mut manifests = SeenManifests::default();
         for entry in entries {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -216,9 +229,30 @@ impl Walk<'_> {
                 break;
             }
             let name = member_name(&entry.path_bytes());
-            self.member(entry, view.member(name), Input::Unmeasured);
+            let member = view.member(name.clone(), manifests.after(&name));
+            self.member(entry, member, Input::Unmeasured);
         }
         Ok(())
+    }
+}
+
+/// The `AndroidManifest.xml` members met so far in an archive read member by member: a
+/// member before its module's manifest cannot be told from server code, since the archive
+/// is not read twice.
+#[derive(Default)]
+struct SeenManifests {
+    names: Vec<String>,
+    shared: Arc<[String]>,
+}
+
+impl SeenManifests {
+    /// Notes `name` if it is a manifest; returns the manifests met so far.
+    fn after(&mut self, name: &str) -> &Arc<[String]> {
+        if is_android_manifest(name) {
+            self.names.push(name.to_string());
+            self.shared = Arc::from(self.names.as_slice());
+        }
+        &self.shared
     }
 }
 

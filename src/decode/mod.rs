@@ -20,6 +20,7 @@ pub(crate) mod utf16;
 
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 pub use limits::Limits;
 use limits::{Budget, Stop};
@@ -47,6 +48,10 @@ pub(crate) struct View {
     pub stripped: usize,
     /// Containers and compression layers around this stream.
     pub depth: u32,
+    /// The `AndroidManifest.xml` members of the innermost archive around this stream (all
+    /// of them for a zip read through its central directory; for a tar or a zip read from
+    /// its local headers, only those met before this member).
+    pub manifests: Arc<[String]>,
 }
 
 impl View {
@@ -54,10 +59,17 @@ impl View {
         View { name: name.to_string(), ..View::default() }
     }
 
-    fn member(&self, name: String) -> View {
+    fn member(&self, name: String, manifests: &Arc<[String]>) -> View {
         let mut members = self.members.clone();
         members.push(name.clone());
-        View { members, layers: self.layers.clone(), name, stripped: 0, depth: self.depth + 1 }
+        View {
+            members,
+            layers: self.layers.clone(),
+            name,
+            stripped: 0,
+            depth: self.depth + 1,
+            manifests: Arc::clone(manifests),
+        }
     }
 
     fn decoded(&self, layer: Layer, suffixes: &[&str]) -> View {
@@ -71,6 +83,7 @@ impl View {
             name: self.name[..self.name.len() - cut].to_string(),
             stripped: self.stripped + cut,
             depth: self.depth + 1,
+            manifests: Arc::clone(&self.manifests),
         }
     }
 
@@ -263,7 +276,7 @@ mod tests {
         let top = View::top("site.tgz");
         let gz = top.decoded(Layer::Gzip, &[".gz", ".tgz"]);
         assert_eq!((gz.name.as_str(), gz.stripped, gz.depth), ("site", 4, 1));
-        let member = gz.member("package/index.js.br".into());
+        let member = gz.member("package/index.js.br".into(), &Arc::from([]));
         let br = member.decoded(Layer::Brotli, &[".br"]);
         assert_eq!(br.members, vec!["package/index.js.br".to_string()]);
         assert_eq!(br.layers, vec![Layer::Gzip, Layer::Brotli]);

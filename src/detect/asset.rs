@@ -20,6 +20,15 @@ const SERVED_EXTENSIONS: &[&str] = &[
     "ejs",
     "njk",
     "erb",
+    "phtml",
+    "twig",
+    "isml",
+    "tpl",
+    "mustache",
+    "jinja",
+    "j2",
+    "cshtml",
+    "razor",
     "jsx",
     "tsx",
     "vue",
@@ -30,6 +39,12 @@ const SERVED_EXTENSIONS: &[&str] = &[
     "mm",
     "dart",
 ];
+
+/// Templates named by two extensions, whose last one alone says nothing (`.php`).
+const SERVED_DOUBLE_EXTENSIONS: &[&str] = &[".blade.php"];
+
+/// The file an Android module declares itself with.
+const ANDROID_MANIFEST: &str = "AndroidManifest.xml";
 
 /// App packages whose members are shipped to devices.
 const APP_PACKAGES: &[&str] = &[".apk!", ".ipa!", ".aab!"];
@@ -62,17 +77,45 @@ impl PathTraits {
         let extension = file.rsplit_once('.').map_or("", |(_, ext)| ext);
         let minified =
             [".min.js", ".min.mjs", ".min.cjs", ".min.css"].iter().any(|s| file.ends_with(s));
+        let template = SERVED_DOUBLE_EXTENSIONS.iter().any(|s| file.ends_with(s));
         let jvm = matches!(extension, "kt" | "kts" | "java");
         let android_folder = folders.contains(&"android");
         PathTraits {
             served: served_folder
                 || minified
+                || template
                 || SERVED_EXTENSIONS.contains(&extension)
                 || (jvm && android_folder),
             maybe_android: jvm && !android_folder,
             maybe_react_native: matches!(extension, "js" | "ts" | "mjs" | "cjs"),
         }
     }
+}
+
+/// The paths, relative to the root of the tree `path` comes from (`/`-separated), where an
+/// `AndroidManifest.xml` would make `path` Android app code: in each folder above it, up
+/// to the tree's root, directly or in `src/main/`. Every source answers with its own tree
+/// (the disk, a commit's tree, the index, an archive's members), so the rule never depends
+/// on how the root was named.
+pub fn android_manifest_paths(path: &str) -> impl Iterator<Item = String> + '_ {
+    fn parent(path: &str) -> &str {
+        path.rsplit_once('/').map_or("", |(dir, _)| dir)
+    }
+    let mut next = Some(parent(path));
+    let dirs = std::iter::from_fn(move || {
+        let dir = next?;
+        next = (!dir.is_empty()).then(|| parent(dir));
+        Some(dir)
+    });
+    dirs.flat_map(|dir| {
+        let sep = if dir.is_empty() { "" } else { "/" };
+        [format!("{dir}{sep}{ANDROID_MANIFEST}"), format!("{dir}{sep}src/main/{ANDROID_MANIFEST}")]
+    })
+}
+
+/// Is the `/`-separated `path` an Android module's manifest?
+pub fn is_android_manifest(path: &str) -> bool {
+    path.rsplit('/').next() == Some(ANDROID_MANIFEST)
 }
 
 /// True when the line holding `buf[start..end]` is longer than a hand-written one.
@@ -159,6 +202,46 @@ mod tests {
         }
         assert!(PathTraits::of("lib/App.kt").maybe_android);
         assert!(PathTraits::of("src/index.ts").maybe_react_native);
+    }
+
+    #[test]
+    fn commerce_and_server_templates_are_served() {
+        for path in [
+            "app/design/frontend/Acme/default/Magento_Theme/templates/html/header.phtml",
+            "src/Resources/views/storefront/base.html.twig",
+            "cartridge/templates/default/common/htmlHead.isml",
+            "resources/views/layouts/app.blade.php",
+            "themes/shop/index.tpl",
+            "views/footer.mustache",
+            "templates/base.jinja",
+            "templates/base.html.j2",
+            "Views/Shared/_Layout.cshtml",
+            "Components/App.razor",
+        ] {
+            assert!(PathTraits::of(path).served, "{path}");
+        }
+        assert!(!PathTraits::of("app/Http/Controllers/KlaviyoController.php").served);
+        assert!(!PathTraits::of("resources/views/blade.php").served, "no template suffix");
+    }
+
+    #[test]
+    fn android_manifests_are_looked_for_in_every_folder_above() {
+        let found: Vec<String> = android_manifest_paths("sample/src/main/java/App.kt").collect();
+        let expected = [
+            "sample/src/main/java/AndroidManifest.xml",
+            "sample/src/main/java/src/main/AndroidManifest.xml",
+            "sample/src/main/AndroidManifest.xml",
+            "sample/src/main/src/main/AndroidManifest.xml",
+            "sample/src/AndroidManifest.xml",
+            "sample/src/src/main/AndroidManifest.xml",
+            "sample/AndroidManifest.xml",
+            "sample/src/main/AndroidManifest.xml",
+            "AndroidManifest.xml",
+            "src/main/AndroidManifest.xml",
+        ];
+        assert_eq!(found, expected);
+        let top: Vec<String> = android_manifest_paths("App.kt").collect();
+        assert_eq!(top, ["AndroidManifest.xml", "src/main/AndroidManifest.xml"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{DirEntry, WalkBuilder, WalkState};
 
 use crate::config::Options;
-use crate::scan::{find_repo_root, Blob, Collector, Engine, Scratch, CHUNK};
+use crate::scan::{find_repo_root, Blob, Collector, Engine, Manifests, Scratch, CHUNK};
 use crate::source::guard::{guarded, INTERNAL_ERROR};
 use crate::source::{display_path, push_display_path, write_display_path};
 
@@ -24,9 +24,10 @@ struct Root {
     path: PathBuf,
     /// The root's own path relative to the repository root ("" for the root itself).
     root_relative: String,
-    /// Prefix for the traits path of absolute roots: keeps the root's folder name, so
-    /// `/srv/site/dist` still marks its files as served.
-    traits_prefix: Option<String>,
+    /// What the traits paths of the root's files start with: the root's path below the
+    /// repository root, or outside one the scanned folder's name (so `/srv/site/dist` and
+    /// `.` inside it still mark its files as served).
+    traits_prefix: String,
     fs_root: PathBuf,
 }
 
@@ -48,10 +49,20 @@ impl Root {
             Ok(below) if !below.as_os_str().is_empty() => display_path(below),
             _ => String::new(),
         };
-        let traits_prefix = path.is_absolute().then(|| match &repo {
+        // From the canonical path, never the typed one, so `scan .`, `scan dir` and
+        // `scan /abs/dir` see the same folders: below the repository root, or the scanned
+        // folder's own name and what is below it.
+        let traits_prefix = match &repo {
             Some(_) => root_relative.clone(),
-            None => canonical.file_name().map(|n| display_path(Path::new(n))).unwrap_or_default(),
-        });
+            None => {
+                let name = base.file_name().map(|n| display_path(Path::new(n)));
+                [name.unwrap_or_default(), root_relative.clone()]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            }
+        };
         Ok(Root { path: path.to_path_buf(), root_relative, traits_prefix, fs_root: base })
     }
 
@@ -82,16 +93,14 @@ impl Root {
             (true, None, None) => blob.root_relative.clear(),
             _ => join(&self.root_relative, &mut blob.root_relative),
         }
-        match &self.traits_prefix {
-            Some(prefix) => join(prefix, &mut blob.traits_path),
-            None => blob.traits_path.clone_from(&blob.display),
-        }
+        join(&self.traits_prefix, &mut blob.traits_path);
         let fs_path = blob.fs_path.get_or_insert_with(PathBuf::new);
         fs_path.as_mut_os_string().clear();
         fs_path.push(path);
         if blob.fs_root.as_deref() != Some(self.fs_root.as_path()) {
             blob.fs_root = Some(self.fs_root.clone());
         }
+        blob.manifests = Manifests::OnDisk;
         blob.layers.clear();
         blob.commit = None;
         blob.served = false;

@@ -753,3 +753,47 @@ fn history_sees_through_the_same_layers() {
         ]
     );
 }
+
+#[test]
+fn kotlin_in_an_archived_module_looks_for_its_manifest_among_the_members() {
+    let manifest: &[u8] = b"<manifest package=\"com.acme.sample\"/>\n";
+    let app = format!("class App {{\n    val apiKey = \"{}\"\n}}\n", key(1830));
+    let server = format!("class Sync {{\n    val apiKey = \"{}\"\n}}\n", key(1831));
+    let (app, server) = (app.as_bytes(), server.as_bytes());
+    let tree = Tree::new(&[]);
+    // A zip is read through its directory: the manifest counts wherever it is stored.
+    tree.write(
+        "module.zip",
+        &zip(&[
+            ("sample/src/main/java/App.kt", app),
+            ("sample/src/main/AndroidManifest.xml", manifest),
+            ("server/Sync.kt", server),
+        ]),
+    );
+    // A tar is read once, in order: only a manifest stored before the code counts.
+    tree.write(
+        "first.tar",
+        &tar(&[
+            ("sample/src/main/AndroidManifest.xml", manifest),
+            ("sample/src/main/java/App.kt", app),
+        ]),
+    );
+    tree.write(
+        "last.tar",
+        &tar(&[
+            ("sample/src/main/java/App.kt", app),
+            ("sample/src/main/AndroidManifest.xml", manifest),
+        ]),
+    );
+    let report = scan_json(&tree, &[]);
+    assert_eq!(
+        places(&report),
+        vec![
+            place("first.tar!sample/src/main/java/App.kt", 2, 19, "-in-public-asset", &[]),
+            place("last.tar!sample/src/main/java/App.kt", 2, 19, "", &[]),
+            place("module.zip!sample/src/main/java/App.kt", 2, 19, "-in-public-asset", &[]),
+            place("module.zip!server/Sync.kt", 2, 19, "", &[]),
+        ]
+    );
+    assert_eq!(report.errors, vec![]);
+}

@@ -458,3 +458,88 @@ fn the_library_entry_point_matches_the_binary() {
         assert_eq!(got, vec![("a.py".to_string(), 2, Some(c.clone()))]);
     }
 }
+
+const MANIFEST: &str = "<manifest package=\"com.acme.sample\"/>\n";
+
+fn kotlin(k: &str) -> String {
+    format!("package com.acme\n\nclass App {{\n    val apiKey = \"{k}\"\n}}\n")
+}
+
+/// (path, rule, introducing commit id) of every finding.
+fn rules(report: &JsonReport) -> Vec<(String, String, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            let commit = f.commit.as_ref().and_then(|c| c["id"].as_str()).unwrap_or("none");
+            (f.path.clone(), f.rule_id.clone(), commit.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn one_blob_is_app_code_in_a_module_with_a_manifest_and_server_code_elsewhere() {
+    let repo = Repo::new();
+    let app = kotlin(&key(1810));
+    let first = repo.commit(
+        "sample app",
+        &[
+            ("sample/src/main/AndroidManifest.xml", Some(MANIFEST)),
+            ("sample/src/main/java/com/acme/App.kt", Some(&app)),
+        ],
+    );
+    // The same bytes, so the same blob, where no manifest is above it.
+    let second = repo.commit("server copy", &[("server/src/main/kotlin/App.kt", Some(&app))]);
+    let want = vec![
+        (
+            "sample/src/main/java/com/acme/App.kt".to_string(),
+            "klaviyo-private-key-in-public-asset".to_string(),
+            first,
+        ),
+        ("server/src/main/kotlin/App.kt".to_string(), "klaviyo-private-key".to_string(), second),
+    ];
+    assert_eq!(rules(&history(&repo, &[])), want);
+    // Whatever the repository is called on the command line, or where it is run from.
+    let absolute = repo.path().to_str().unwrap().to_string();
+    let nested = repo.path().join("sample/src/main/java");
+    let parent = repo.path().parent().unwrap();
+    let name = repo.path().file_name().unwrap().to_str().unwrap().to_string();
+    for (cwd, args) in [
+        (repo.path(), vec!["git", "."]),
+        (repo.path(), vec!["git", absolute.as_str()]),
+        (nested.as_path(), vec!["git"]),
+        (nested.as_path(), vec!["git", "../../.."]),
+        (parent, vec!["git", name.as_str()]),
+    ] {
+        let mut args = args;
+        args.extend(["--format", "json"]);
+        let run = Run::new(pkscan_in(cwd, &args));
+        run.expect_code(1);
+        assert_eq!(rules(&run.json()), want, "{args:?} in {}", cwd.display());
+    }
+}
+
+#[test]
+fn staged_kotlin_is_app_code_when_the_index_holds_its_manifest() {
+    let repo = Repo::new();
+    repo.commit("readme", &[("README.md", Some("app\n"))]);
+    repo.stage(&[
+        ("sample/src/main/AndroidManifest.xml", Some(MANIFEST)),
+        ("sample/src/main/java/App.kt", Some(&kotlin(&key(1811)))),
+        ("server/App.kt", Some(&kotlin(&key(1812)))),
+    ]);
+    let run = repo.pkscan(&["git", "--staged", "--format", "json"]);
+    run.expect_code(1);
+    let found: Vec<(String, String)> =
+        run.json().findings.into_iter().map(|f| (f.path, f.rule_id)).collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "sample/src/main/java/App.kt".to_string(),
+                "klaviyo-private-key-in-public-asset".to_string()
+            ),
+            ("server/App.kt".to_string(), "klaviyo-private-key".to_string()),
+        ]
+    );
+}

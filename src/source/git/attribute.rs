@@ -12,6 +12,7 @@ use gix::ObjectId;
 
 use super::blobs::{scan_one, Scanned};
 use super::walk::{Commit, History};
+use crate::detect::asset::PathTraits;
 use crate::finding::{CommitInfo, Finding};
 use crate::scan::{Collector, Engine};
 
@@ -29,21 +30,25 @@ pub(crate) fn attribute(
     let mut cache = FindingCache::new(repo, engine, &history.sent);
     for (blob, path, findings) in scanned.flagged {
         cache.flagged.insert(blob);
-        cache.findings.insert((blob, path), findings);
+        // Scanned without its tree: right for every path whose rule does not depend on one.
+        cache.findings.insert((blob, path, None), findings);
     }
     let mut candidates: HashMap<(String, u32, String), Vec<(u32, Finding)>> = HashMap::new();
     for intro in &history.introductions {
         if !cache.flagged.contains(&intro.blob) {
             continue;
         }
+        let commit = &history.commits[intro.commit as usize];
         let mut parent_yields: HashSet<Yield> = HashSet::new();
-        for parent_blob in intro.parent_blobs.iter().flatten() {
-            let path = &history.paths[intro.path as usize];
-            let found = cache.get(history, *parent_blob, intro.path, path, out);
+        for (parent, parent_blob) in commit.parents.iter().zip(intro.parent_blobs.iter()) {
+            let Some(parent_blob) = parent_blob else {
+                continue;
+            };
+            let tree = history.commits[*parent as usize].tree;
+            let found = cache.get(history, *parent_blob, intro.path, tree, out);
             parent_yields.extend(found.iter().map(yield_of));
         }
-        let path = &history.paths[intro.path as usize];
-        let found = cache.get(history, intro.blob, intro.path, path, out);
+        let found = cache.get(history, intro.blob, intro.path, commit.tree, out);
         let mut seen: HashSet<Yield> = HashSet::new();
         for finding in found {
             let key = yield_of(finding);
@@ -135,7 +140,10 @@ struct FindingCache<'a> {
     /// Blobs the scanners read (whether or not they found anything).
     sent: &'a [bool],
     flagged: HashSet<u32>,
-    findings: HashMap<(u32, u32), Vec<Finding>>,
+    /// By (blob, path, has a manifest above it: `None` where the rule cannot depend on it).
+    findings: HashMap<(u32, u32, Option<bool>), Vec<Finding>>,
+    /// By (root tree, path): is there an `AndroidManifest.xml` above the path?
+    manifests: HashMap<(ObjectId, u32), bool>,
     buf: Vec<u8>,
     empty: Vec<Finding>,
 }
@@ -148,36 +156,47 @@ impl<'a> FindingCache<'a> {
             sent,
             flagged: HashSet::new(),
             findings: HashMap::new(),
+            manifests: HashMap::new(),
             buf: Vec::new(),
             empty: Vec::new(),
         }
     }
 
-    /// The blob's findings at `path`. A blob the scanners read and did not flag has none,
-    /// at any path: which keys a blob holds does not depend on its path, only their rule.
+    /// The blob's findings at path `path_id` of the commit whose root tree is `tree`. A blob
+    /// the scanners read and did not flag has none, at any path: which keys a blob holds
+    /// does not depend on its path or tree, only their rule. The rule depends on the path,
+    /// and for Kotlin and Java on whether the tree has an `AndroidManifest.xml` above it.
     fn get(
         &mut self,
         history: &History,
         blob: u32,
         path_id: u32,
-        path: &str,
+        tree: ObjectId,
         out: &mut Collector,
     ) -> &[Finding] {
         let was_scanned = self.sent.get(blob as usize).copied().unwrap_or(false);
         if was_scanned && !self.flagged.contains(&blob) {
             return &self.empty;
         }
-        if !self.findings.contains_key(&(blob, path_id)) {
+        let path = &history.paths[path_id as usize];
+        let android = PathTraits::of(path).maybe_android.then(|| {
+            *self
+                .manifests
+                .entry((tree, path_id))
+                .or_insert_with(|| super::has_android_manifest(self.repo, tree, path))
+        });
+        let key = (blob, path_id, android);
+        if !self.findings.contains_key(&key) {
             let mut fresh = Collector::default();
             let id = history.blobs[blob as usize];
-            scan_one(self.repo, self.engine, &id, path, &mut self.buf, &mut fresh);
+            scan_one(self.repo, self.engine, &id, path, android, &mut self.buf, &mut fresh);
             if !was_scanned {
                 // A blob outside the scanned range: its errors are real, its bytes are not
                 // part of this history's count.
                 out.errors.extend(fresh.errors);
             }
-            self.findings.insert((blob, path_id), fresh.findings);
+            self.findings.insert(key, fresh.findings);
         }
-        &self.findings[&(blob, path_id)]
+        &self.findings[&key]
     }
 }

@@ -93,8 +93,10 @@ fn worker(
     let mut buf = Vec::new();
     for job in jobs {
         let before = scanned.out.findings.len();
+        // Which keys a blob holds does not depend on its tree: the rules of a flagged blob
+        // whose rule may (Kotlin, Java) are decided again, per tree, when attributed.
         let scan =
-            || scan_one(&handle, engine, &job.id, &job.path_text, &mut buf, &mut scanned.out);
+            || scan_one(&handle, engine, &job.id, &job.path_text, None, &mut buf, &mut scanned.out);
         let Some(bytes) = crate::source::guard::guarded(scan).unwrap_or_else(|| {
             scanned.out.error(&job.path_text, crate::source::guard::INTERNAL_ERROR);
             None
@@ -112,13 +114,15 @@ fn worker(
     scanned
 }
 
-/// Reads blob `id` and scans it as the file at `path`; its findings go to `out`. Returns
-/// the blob's size, or `None` when it could not be read (then `out` has the error).
+/// Reads blob `id` and scans it as the file at `path` (in a module with an
+/// `AndroidManifest.xml` or not, when known); its findings go to `out`. Returns the blob's
+/// size, or `None` when it could not be read (then `out` has the error).
 pub(crate) fn scan_one(
     handle: &gix::Repository,
     engine: &Engine<'_>,
     id: &ObjectId,
     path: &str,
+    android_module: Option<bool>,
     buf: &mut Vec<u8>,
     out: &mut Collector,
 ) -> Option<u64> {
@@ -142,7 +146,7 @@ pub(crate) fn scan_one(
         out.error(path, format!("skipped: {size} bytes is over --max-file-size ({max} bytes)"));
         return None;
     }
-    engine.scan_bytes(bytes, &super::blob_at(path), out);
+    engine.scan_bytes(bytes, &super::blob_at(path, android_module), out);
     out.files_scanned += 1;
     out.bytes_scanned += size;
     Some(size)

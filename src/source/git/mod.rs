@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use gix::ObjectId;
 
 use crate::finding::CommitInfo;
-use crate::scan::{Blob, Collector, Engine};
+use crate::scan::{Blob, Collector, Engine, Manifests};
 use crate::source::display_path;
 
 /// What `pkscan git` was asked to do, beside the shared [`crate::Options`].
@@ -78,13 +78,27 @@ pub(crate) fn path_text(path: &[u8]) -> String {
 
 /// The blob description the engine scans a repository file under: every path is relative
 /// to the repository root, which is also what fingerprints use.
-pub(crate) fn blob_at(path: &str) -> Blob {
+/// `android_module` is what the blob's tree says of an `AndroidManifest.xml` above it
+/// (`None`: not known, as no manifest).
+pub(crate) fn blob_at(path: &str, android_module: Option<bool>) -> Blob {
     Blob {
         display: path.to_string(),
         root_relative: path.to_string(),
         traits_path: path.to_string(),
+        manifests: Manifests::Known(android_module.unwrap_or(false)),
         ..Blob::default()
     }
+}
+
+/// Whether a folder above `path` in `tree` (a commit's root tree) holds an
+/// `AndroidManifest.xml`, directly or in `src/main/`. A tree that cannot be read has none.
+pub(crate) fn has_android_manifest(repo: &gix::Repository, tree: ObjectId, path: &str) -> bool {
+    let Ok(tree) = repo.find_tree(tree) else {
+        return false;
+    };
+    crate::detect::asset::android_manifest_paths(path).any(|candidate| {
+        matches!(tree.lookup_entry_by_path(&candidate), Ok(Some(entry)) if entry.mode().is_blob())
+    })
 }
 
 /// Reads a commit's metadata for a finding's `commit` object.

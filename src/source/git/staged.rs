@@ -6,7 +6,7 @@
 //! finding is kept only when its line is one the change adds, by a line diff against
 //! the file in `HEAD` (on an unborn branch, every staged line is added).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{bail, Context, Result};
 use gix::bstr::{BString, ByteSlice};
@@ -15,7 +15,8 @@ use gix::ObjectId;
 use ignore::gitignore::Gitignore;
 use imara_diff::{Algorithm, Diff, InternedInput};
 
-use crate::scan::{Collector, Engine};
+use crate::detect::asset;
+use crate::scan::{Blob, Collector, Engine};
 use crate::source::display_path;
 
 /// Scans what the index adds on top of `HEAD`.
@@ -34,6 +35,13 @@ pub(crate) fn scan(
     }
     let index = repo.index_or_empty().context("cannot read the git index")?;
     let head = head_blobs(repo)?;
+    // What will be committed is the index, so a module's manifest is looked up there.
+    let manifests: HashSet<String> = index
+        .entries()
+        .iter()
+        .map(|entry| super::path_text(entry.path(&index)))
+        .filter(|path| asset::is_android_manifest(path))
+        .collect();
     let mut buf = Vec::new();
     let mut old_buf = Vec::new();
     for entry in index.entries() {
@@ -67,7 +75,11 @@ pub(crate) fn scan(
             out.error(&path_text, message);
             continue;
         }
-        if crate::source::guard::guarded(|| scan_added(engine, &path_text, old_bytes, &buf, out))
+        let android = asset::PathTraits::of(&path_text).maybe_android.then(|| {
+            asset::android_manifest_paths(&path_text).any(|path| manifests.contains(&path))
+        });
+        let blob = super::blob_at(&path_text, android);
+        if crate::source::guard::guarded(|| scan_added(engine, &blob, old_bytes, &buf, out))
             .is_none()
         {
             out.error(&path_text, crate::source::guard::INTERNAL_ERROR);
@@ -76,21 +88,22 @@ pub(crate) fn scan(
     Ok(())
 }
 
-/// Scans `new` as the file at `path` and keeps the findings on lines it adds to `old`.
+/// Scans `new` as `blob` and keeps the findings on lines it adds to `old`.
 fn scan_added(
     engine: &Engine<'_>,
-    path: &str,
+    blob: &Blob,
     old: Option<&[u8]>,
     new: &[u8],
     out: &mut Collector,
 ) {
+    let path = &blob.display;
     let size = new.len() as u64;
     if let Some(max) = engine.opts.max_file_size.filter(|&max| size > max) {
         out.error(path, format!("skipped: {size} bytes is over --max-file-size ({max} bytes)"));
         return;
     }
     let before = out.findings.len();
-    engine.scan_bytes(new, &super::blob_at(path), out);
+    engine.scan_bytes(new, blob, out);
     out.files_scanned += 1;
     out.bytes_scanned += size;
     let Some(old) = old else {
