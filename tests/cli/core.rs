@@ -389,3 +389,72 @@ fn a_named_pipe_on_the_command_line_is_read() {
     assert!(report.findings[0].path.starts_with("/dev/fd/"), "{}", report.findings[0].path);
     assert_eq!(report.findings[0].rule_id, "klaviyo-private-key-as-company-id");
 }
+
+/// `pkscan scan ROOT --format json` run in `cwd`.
+fn scan_at(cwd: &std::path::Path, root: &str) -> Run {
+    Run::new(pkscan_in(cwd, &["scan", root, "--format", "json"]))
+}
+
+/// (path below `root`, line, column, end column, rule, sha256 of the key) of each finding.
+fn below_root(run: &Run, root: &str) -> Vec<(String, u64, u64, u64, String, String)> {
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report.errors, vec![]);
+    report
+        .findings
+        .into_iter()
+        .map(|f| {
+            let path =
+                f.path.strip_prefix(root).unwrap_or_else(|| panic!("{} not in {root}", f.path));
+            (path.to_string(), f.line, f.column, f.end_column, f.rule_id, f.secret_sha256)
+        })
+        .collect()
+}
+
+#[test]
+fn the_rule_never_depends_on_how_the_root_was_named() {
+    let fixtures = project_root().join("fixtures");
+    let absolute = fixtures.to_str().unwrap().to_string();
+    let plain = below_root(&scan_at(project_root(), "fixtures"), "fixtures/");
+    assert_eq!(below_root(&scan_at(project_root(), "./fixtures"), "fixtures/"), plain);
+    assert_eq!(below_root(&scan_at(project_root(), "fixtures/"), "fixtures/"), plain);
+    assert_eq!(below_root(&scan_at(project_root(), &absolute), &format!("{absolute}/")), plain);
+    assert_eq!(below_root(&scan_at(&fixtures, "."), ""), plain, ". inside fixtures");
+    let rule = |path: &str| plain.iter().find(|f| f.0 == path).map(|f| f.4.clone());
+    let sample = "app/sample/src/main/java/com/acme/sample/SampleApplication.kt";
+    assert_eq!(rule(sample).as_deref(), Some("klaviyo-private-key-in-public-asset"));
+    // Rooted below the module, the manifest above the root is still found.
+    let java = fixtures.join("app/sample/src/main/java");
+    let found: Vec<(String, String)> =
+        below_root(&scan_at(&java, "."), "").into_iter().map(|f| (f.0, f.4)).collect();
+    let want = ("com/acme/sample/SampleApplication.kt", "klaviyo-private-key-in-public-asset");
+    assert_eq!(found, vec![(want.0.to_string(), want.1.to_string())]);
+}
+
+#[test]
+fn a_tree_outside_a_repository_is_the_same_from_any_root_form() {
+    let tree = Tree::new(&[
+        ("shop/sample/src/main/AndroidManifest.xml", "<manifest/>\n"),
+        ("shop/sample/src/main/java/App.kt", &format!("val apiKey = \"{}\"\n", key(1820))),
+        ("shop/server/Sync.kt", &format!("val apiKey = \"{}\"\n", key(1821))),
+        ("shop/dist/app.js", &format!("const apiKey = \"{}\";\n", key(1822))),
+    ]);
+    let shop = tree.path().join("shop");
+    let absolute = shop.to_str().unwrap().to_string();
+    let public = "klaviyo-private-key-in-public-asset".to_string();
+    let want = vec![
+        ("dist/app.js".to_string(), public.clone()),
+        ("sample/src/main/java/App.kt".to_string(), public.clone()),
+        ("server/Sync.kt".to_string(), "klaviyo-private-key".to_string()),
+    ];
+    let rules = |run: Run, root: &str| -> Vec<(String, String)> {
+        below_root(&run, root).into_iter().map(|f| (f.0, f.4)).collect()
+    };
+    assert_eq!(rules(scan_at(tree.path(), "shop"), "shop/"), want);
+    assert_eq!(rules(scan_at(tree.path(), "./shop"), "shop/"), want);
+    assert_eq!(rules(scan_at(tree.path(), &absolute), &format!("{absolute}/")), want);
+    assert_eq!(rules(scan_at(&shop, "."), ""), want);
+    // Inside the built folder, its files are still served.
+    let public_file = ("app.js".to_string(), public);
+    assert_eq!(rules(scan_at(&shop.join("dist"), "."), ""), vec![public_file]);
+}
