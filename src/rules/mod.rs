@@ -213,6 +213,21 @@ pub const EXAMPLES: &[Example] = &[
     },
     Example { path: "page.liquid", text: "<!-- $KEY -->", expect: Some(KeyRule::PublicAsset) },
     Example {
+        path: "view/frontend/templates/subscribe.phtml",
+        text: r#"<div data-api-key="$KEY"></div>"#,
+        expect: Some(KeyRule::PublicAsset),
+    },
+    Example {
+        path: "resources/views/partials/klaviyo.blade.php",
+        text: "apiKey: '$KEY',",
+        expect: Some(KeyRule::PublicAsset),
+    },
+    Example {
+        path: "app/Http/Controllers/KlaviyoController.php",
+        text: "$apiKey = '$KEY';",
+        expect: Some(KeyRule::Generic),
+    },
+    Example {
         path: "server/klaviyo.py",
         text: r#"client = KlaviyoAPI("$KEY", max_delay=60, max_retries=3)"#,
         expect: Some(KeyRule::Generic),
