@@ -5,6 +5,11 @@
 //!
 //! Only blobs the scanners flagged are looked at here, so this costs next to nothing on a
 //! clean history. A parent's blob the scanners never saw (outside `--range`) is read now.
+//!
+//! A Kotlin or Java file's rule depends on its commit's tree (an `AndroidManifest.xml`
+//! above it), so its findings are cached per (blob, path, manifest or not). Only commits
+//! that change the file are looked at: a manifest added after the code does not
+//! re-introduce it, and its key keeps the rule of the commit that did.
 
 use std::collections::{HashMap, HashSet};
 
