@@ -543,3 +543,21 @@ fn staged_kotlin_is_app_code_when_the_index_holds_its_manifest() {
         ]
     );
 }
+
+#[test]
+fn a_manifest_added_after_the_code_makes_its_key_app_code_from_that_commit() {
+    let repo = Repo::new();
+    let app = kotlin(&key(1813));
+    let code = repo.commit("code", &[("sample/src/main/java/App.kt", Some(&app))]);
+    let manifest =
+        repo.commit("module", &[("sample/src/main/AndroidManifest.xml", Some(MANIFEST))]);
+    repo.commit("unrelated", &[("README.md", Some("sample\n"))]);
+    let path = "sample/src/main/java/App.kt".to_string();
+    assert_eq!(
+        rules(&history(&repo, &[])),
+        vec![
+            (path.clone(), "klaviyo-private-key".to_string(), code),
+            (path, "klaviyo-private-key-in-public-asset".to_string(), manifest),
+        ]
+    );
+}

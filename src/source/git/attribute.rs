@@ -7,9 +7,9 @@
 //! clean history. A parent's blob the scanners never saw (outside `--range`) is read now.
 //!
 //! A Kotlin or Java file's rule depends on its commit's tree (an `AndroidManifest.xml`
-//! above it), so its findings are cached per (blob, path, manifest or not). Only commits
-//! that change the file are looked at: a manifest added after the code does not
-//! re-introduce it, and its key keeps the rule of the commit that did.
+//! above it), so its findings are cached per (blob, path, manifest or not). A commit that
+//! adds a module's manifest re-introduces the module's code (`walk`); one that removes it
+//! does not, so a key there keeps the app-code rule it had.
 
 use std::collections::{HashMap, HashSet};
 

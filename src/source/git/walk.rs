@@ -14,6 +14,7 @@ use gix::objs::Find;
 use gix::ObjectId;
 use ignore::gitignore::Gitignore;
 
+use crate::detect::asset;
 use crate::finding::ScanError;
 
 /// A commit of the walk. `parents` index into [`History::commits`]; parents cut off by a
@@ -31,7 +32,8 @@ pub(crate) struct Commit {
     pub hidden: bool,
 }
 
-/// `commit` holds `blob` at `path` while no parent holds that blob there.
+/// `commit` holds `blob` at `path` while no parent holds that blob there, or, for Kotlin
+/// and Java, while `commit` adds the `AndroidManifest.xml` of the file's module.
 #[derive(Debug)]
 pub(crate) struct Introduction {
     pub commit: u32,
@@ -99,6 +101,10 @@ pub(crate) fn walk(
         }) {
             history.errors.push(ScanError::new(format!("commit {id}"), err));
         }
+        if !olds.is_empty() {
+            let parent_trees: Vec<ObjectId> = olds.iter().flatten().copied().collect();
+            found.extend(made_android(repo, excludes, &tree, &parent_trees, &found));
+        }
         for (path, blob, parent_blobs) in found {
             let path = intern_path(&mut tables, &mut history.paths, path);
             let blob = intern_blob(&mut tables, &mut history.blobs, blob);
@@ -121,6 +127,89 @@ pub(crate) fn walk(
         }
     }
     history
+}
+
+/// A blob a commit introduces: its path, its id, what each parent holds at that path.
+type Met = (Vec<u8>, ObjectId, Vec<Option<ObjectId>>);
+
+/// The unchanged Kotlin and Java files of the modules whose `AndroidManifest.xml` this
+/// commit (root tree `tree`) adds: their rule changes with it, so the commit re-introduces
+/// them (with what each parent holds at their paths). Rare, so read through the object
+/// database directly; a tree that cannot be read adds nothing.
+fn made_android(
+    repo: &gix::Repository,
+    excludes: &Gitignore,
+    tree: &ObjectId,
+    parent_trees: &[ObjectId],
+    found: &[Met],
+) -> Vec<Met> {
+    let mut more = Vec::new();
+    let mut known: HashSet<Vec<u8>> = HashSet::new();
+    for (path, _, parent_blobs) in found {
+        let path = super::path_text(path);
+        if !asset::is_android_manifest(&path) || parent_blobs.iter().any(Option::is_some) {
+            continue;
+        }
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let module =
+            if dir == "src/main" { "" } else { dir.strip_suffix("/src/main").unwrap_or(dir) };
+        if known.is_empty() {
+            known.extend(found.iter().map(|met| met.0.clone()));
+        }
+        for (code, blob) in code_below(repo, excludes, tree, module) {
+            if !known.insert(code.as_bytes().to_vec()) {
+                continue;
+            }
+            let parents = parent_trees.iter().map(|t| blob_in(repo, t, &code)).collect();
+            more.push((code.into_bytes(), blob, parents));
+        }
+    }
+    more
+}
+
+/// Every Kotlin or Java blob below `dir` of the root tree `tree`, not excluded.
+fn code_below(
+    repo: &gix::Repository,
+    excludes: &Gitignore,
+    tree: &ObjectId,
+    dir: &str,
+) -> Vec<(String, ObjectId)> {
+    let start = if dir.is_empty() {
+        Some(*tree)
+    } else {
+        let root = repo.find_tree(*tree).ok();
+        root.and_then(|t| t.lookup_entry_by_path(dir).ok().flatten())
+            .filter(|e| e.mode().is_tree())
+            .map(|e| e.object_id())
+    };
+    let mut code = Vec::new();
+    let mut stack: Vec<(String, ObjectId)> =
+        start.map(|id| (dir.to_string(), id)).into_iter().collect();
+    while let Some((dir, id)) = stack.pop() {
+        let Ok(tree) = repo.find_tree(id) else {
+            continue;
+        };
+        for entry in tree.iter().flatten() {
+            let name = super::path_text(entry.filename());
+            let path = if dir.is_empty() { name } else { format!("{dir}/{name}") };
+            let is_tree = entry.mode().is_tree();
+            if excludes.matched(std::path::Path::new(&path), is_tree).is_ignore() {
+                continue;
+            }
+            if is_tree {
+                stack.push((path, entry.object_id()));
+            } else if entry.mode().is_blob() && asset::PathTraits::of(&path).maybe_android {
+                code.push((path, entry.object_id()));
+            }
+        }
+    }
+    code
+}
+
+/// The blob at `path` in the root tree `tree`, if there is one.
+fn blob_in(repo: &gix::Repository, tree: &ObjectId, path: &str) -> Option<ObjectId> {
+    let entry = repo.find_tree(*tree).ok()?.lookup_entry_by_path(path).ok()??;
+    entry.mode().is_blob().then(|| entry.object_id())
 }
 
 fn intern_path(tables: &mut Tables, paths: &mut Vec<String>, path: Vec<u8>) -> u32 {
