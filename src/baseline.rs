@@ -37,7 +37,7 @@ impl Baseline {
 
     /// Reads a JSON report written by `pkscan ... --format json --output FILE`.
     pub fn load(path: &Path) -> Result<Baseline> {
-        let shown = crate::source::display_path(path);
+        let shown = crate::paths::display_path(path);
         let bytes = std::fs::read(path).with_context(|| format!("cannot read baseline {shown}"))?;
         Baseline::parse(&bytes).with_context(|| format!("baseline {shown}"))
     }

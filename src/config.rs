@@ -16,16 +16,8 @@ use crate::cli::{
 };
 use crate::detect::custom::CustomRules;
 use crate::finding::Severity;
+use crate::report::Format;
 use crate::rules::Rule;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-    Sarif,
-    Github,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
@@ -277,7 +269,7 @@ pub fn parse_header(text: &str) -> Result<(String, String)> {
     let name = name.trim();
     let is_token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || !name.chars().all(is_token) {
-        bail!("--header {:?}: not a valid header name", crate::report::escape_control(name));
+        bail!("--header {:?}: not a valid header name", crate::sanitize::escape_control(name));
     }
     let value = value.trim();
     if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {

@@ -11,8 +11,11 @@ pub mod config;
 pub(crate) mod decode;
 pub mod detect;
 pub mod finding;
+pub(crate) mod lines;
+pub(crate) mod paths;
 pub mod report;
 pub mod rules;
+pub(crate) mod sanitize;
 pub(crate) mod scan;
 pub mod source;
 pub mod verify;
@@ -24,6 +27,8 @@ use anyhow::{Context, Result};
 
 pub use config::Options;
 pub use finding::{Finding, Report, Severity};
+pub use paths::display_path;
+pub use sanitize::escape_control;
 pub use source::git::GitOptions;
 pub use source::url::UrlOptions;
 
@@ -35,7 +40,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         opts.paths.iter().cloned().partition(|p| p == Path::new("-"));
     for path in &paths {
         std::fs::symlink_metadata(path)
-            .with_context(|| format!("cannot read {}", source::display_path(path)))?;
+            .with_context(|| format!("cannot read {}", paths::display_path(path)))?;
     }
     let mut collected = source::fs::scan_paths(opts, &engine, &paths)?;
     if !stdin.is_empty() {

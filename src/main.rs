@@ -78,7 +78,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                 eprintln!(
                     "pkscan: cannot fetch {}: {}",
                     error.path,
-                    report::escape_control(&error.message)
+                    pkscan::escape_control(&error.message)
                 );
             }
             Ok(ExitStatus::Failed)
@@ -175,7 +175,7 @@ fn init(args: &InitArgs) -> Result<ExitStatus> {
     let written = writeln!(
         out,
         "wrote {}: every setting at its default; edit it, then run `pkscan scan`",
-        pkscan::source::display_path(&path)
+        pkscan::display_path(&path)
     );
     match written {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err.into()),

@@ -6,14 +6,15 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memrchr};
 
 use crate::config::Options;
 use crate::decode::{self, View};
 use crate::detect::{self, asset, Candidate};
 use crate::finding::{CommitInfo, Finding, Layer, ScanError, Secret};
+use crate::lines::{char_boundary, position_after, LineCursor, Window};
 use crate::source::mmap::MapWindow;
 
 /// Bytes read per window. Files up to this size are scanned in one piece.
@@ -403,12 +404,6 @@ impl decode::Visitor for Leaves<'_, '_> {
     }
 }
 
-/// A buffer and the stream offset of its first byte.
-struct Window<'a> {
-    bytes: &'a [u8],
-    base: u64,
-}
-
 fn is_served(
     traits: &asset::PathTraits,
     blob: &Blob,
@@ -453,75 +448,6 @@ fn fill(reader: &mut dyn Read, buf: &mut [u8], filled: &mut usize) -> io::Result
         }
     }
     Ok(false)
-}
-
-/// Moves `at` back to the start of a UTF-8 character (at most three bytes).
-fn char_boundary(bytes: &[u8], mut at: usize) -> usize {
-    for _ in 0..3 {
-        if at == 0 || at >= bytes.len() || (bytes[at] & 0xC0) != 0x80 {
-            break;
-        }
-        at -= 1;
-    }
-    at
-}
-
-/// Line and column (1-based, code points) at a stream offset, advanced lazily: only to
-/// hits, and across dropped windows of a streamed file.
-#[derive(Debug)]
-struct LineCursor {
-    offset: u64,
-    line: u64,
-    column: u64,
-}
-
-impl Default for LineCursor {
-    fn default() -> LineCursor {
-        LineCursor { offset: 0, line: 1, column: 1 }
-    }
-}
-
-impl LineCursor {
-    fn advance(&mut self, window: &Window<'_>, target: u64) {
-        if target <= self.offset {
-            return;
-        }
-        let from = (self.offset - window.base) as usize;
-        let to = (target - window.base) as usize;
-        let span = &window.bytes[from..to];
-        match memrchr(b'\n', span) {
-            Some(last) => {
-                self.line += memchr_iter(b'\n', span).count() as u64;
-                self.column = 1 + asset::char_count(&span[last + 1..]) as u64;
-            }
-            None => self.column += asset::char_count(span) as u64,
-        }
-        self.offset = target;
-    }
-}
-
-/// The (line, exclusive column) just after `span`, which starts at (`line`, `column`).
-fn position_after(line: u64, column: u64, span: &[u8]) -> (u64, u64) {
-    match memrchr(b'\n', span) {
-        Some(last) => (
-            line + memchr_iter(b'\n', span).count() as u64,
-            1 + asset::char_count(&span[last + 1..]) as u64,
-        ),
-        None => (line, column + asset::char_count(span) as u64),
-    }
-}
-
-/// The directory a root-relative path is measured from: the enclosing git work tree, if any.
-pub(crate) fn find_repo_root(start: &Path) -> Option<PathBuf> {
-    let start = start.canonicalize().ok()?;
-    let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
-    while let Some(d) = dir {
-        if d.join(".git").exists() {
-            return Some(d.to_path_buf());
-        }
-        dir = d.parent();
-    }
-    None
 }
 
 #[cfg(test)]

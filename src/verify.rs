@@ -19,8 +19,8 @@ use serde_json::Value;
 use crate::finding::{
     Finding, Report, Secret, Verification, VerificationStatus, VerificationSummary,
 };
-use crate::report::escape_control;
 use crate::rules::KeyRule;
+use crate::sanitize::escape_control;
 
 /// Where Klaviyo's API lives; `--klaviyo-api-base` points tests at a local stub.
 pub const DEFAULT_API_BASE: &str = "https://a.klaviyo.com";

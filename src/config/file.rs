@@ -85,7 +85,7 @@ pub fn locate(explicit: Option<&Path>, first_path: Option<&Path>) -> Option<Path
         return Some(path.to_path_buf());
     }
     let start = first_path.filter(|p| *p != Path::new("-")).unwrap_or(Path::new("."));
-    let at_root = crate::scan::find_repo_root(start).map(|root| root.join(FILE_NAME));
+    let at_root = crate::paths::find_repo_root(start).map(|root| root.join(FILE_NAME));
     [at_root, Some(PathBuf::from(FILE_NAME))].into_iter().flatten().find(|p| p.is_file())
 }
 
@@ -129,7 +129,7 @@ fn shown_path(path: &Path) -> String {
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf());
-    crate::source::display_path(&relative)
+    crate::paths::display_path(&relative)
 }
 
 /// Parses and validates config text; `file` is the name messages use.
@@ -612,7 +612,7 @@ fn kind(value: &Value) -> &'static str {
 fn shown(text: &str) -> String {
     let short: String = text.chars().take(60).collect();
     let ellipsis = if short.len() < text.len() { "…" } else { "" };
-    format!("{}{ellipsis}", crate::report::escape_control(&scrub(&short)))
+    format!("{}{ellipsis}", crate::sanitize::escape_control(&scrub(&short)))
 }
 
 /// Redacts every Klaviyo-key-shaped token, as everywhere else in pkscan's output.

@@ -5,6 +5,8 @@
 
 use memchr::{memchr, memmem, memrchr};
 
+use crate::lines::char_count;
+
 /// Folders whose contents are served as they are.
 const SERVED_FOLDERS: &[&str] =
     &["dist", "build", "public", "static", "_site", "out", "www", "assets"];
@@ -99,25 +101,6 @@ pub fn imports_react_native(buf: &[u8]) -> bool {
     .any(|needle| memmem::find(buf, needle.as_bytes()).is_some())
 }
 
-/// Code points, each byte of an invalid UTF-8 sequence counting as one.
-pub fn char_count(bytes: &[u8]) -> usize {
-    let mut count = 0;
-    let mut rest = bytes;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(text) => return count + text.chars().count(),
-            Err(err) => {
-                let valid = err.valid_up_to();
-                // In valid UTF-8 every byte but a continuation byte starts a code point.
-                count += rest[..valid].iter().filter(|&&b| (b as i8) >= -0x40).count();
-                let invalid = err.error_len().unwrap_or(rest.len() - valid);
-                count += invalid;
-                rest = &rest[valid + invalid..];
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,11 +153,5 @@ mod tests {
         assert!(!is_on_minified_line(short.as_bytes(), 2, 5));
         assert!(imports_react_native(b"import { View } from 'react-native';"));
         assert!(!imports_react_native(b"import React from 'react';"));
-    }
-
-    #[test]
-    fn char_count_counts_invalid_bytes_one_each() {
-        assert_eq!(char_count("héllo".as_bytes()), 5);
-        assert_eq!(char_count(b"a\xffb"), 3);
     }
 }

@@ -12,6 +12,7 @@ use std::io::{self, Write};
 
 use crate::finding::{Finding, Report, Severity, VerificationStatus};
 use crate::rules::{KeyRule, Rule};
+use crate::sanitize::escape_control;
 
 /// The outcome of a run, mapped to the process exit code in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +45,16 @@ impl ExitStatus {
             ExitStatus::Clean
         }
     }
+}
+
+/// The report formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Sarif,
+    Github,
 }
 
 /// How printers render what they are given.
@@ -99,13 +110,12 @@ impl PrintOptions {
 
 /// Writes the report in the chosen format.
 pub fn print(
-    format: crate::config::Format,
+    format: Format,
     report: &Report,
     rules: &[Rule],
     opts: &PrintOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    use crate::config::Format;
     match format {
         Format::Text => text::print(report, rules, opts, out),
         Format::Json => json::print(report, opts, out),
@@ -126,28 +136,6 @@ pub fn replacement_public_key(finding: &Finding) -> Option<&str> {
         VerificationStatus::Live => verification.public_api_key.as_deref(),
         _ => None,
     }
-}
-
-/// Control characters as escapes (`\n`, `\x1b`), so no scanned byte reaches a terminal raw.
-pub fn escape_control(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let code = c as u32;
-                if code <= 0xff {
-                    out.push_str(&format!("\\x{code:02x}"));
-                } else {
-                    out.push_str(&format!("\\u{{{code:x}}}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -199,10 +187,5 @@ mod tests {
         assert_eq!(snippet, "x = 'pk_8e1f…52' \\x1b[31m");
         let shown = PrintOptions { show_secrets: true, ..PrintOptions::default() }.snippet(&f, 40);
         assert!(shown.contains(f.secret.expose()));
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escape_control("a\nb\x1b\u{9b}c"), "a\\nb\\x1b\\x9bc");
     }
 }

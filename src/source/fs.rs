@@ -10,13 +10,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::gitignore::Gitignore;
 use ignore::{DirEntry, WalkBuilder, WalkState};
 
 use crate::config::Options;
-use crate::scan::{find_repo_root, Blob, Collector, Engine, Scratch, CHUNK};
+use crate::paths::{
+    build_excludes, display_path, find_repo_root, push_display_path, write_display_path,
+};
+use crate::sanitize::describe_io_error;
+use crate::scan::{Blob, Collector, Engine, Scratch, CHUNK};
 use crate::source::guard::{guarded, INTERNAL_ERROR};
-use crate::source::{display_path, push_display_path, write_display_path};
 
 /// A path named on the command line, with what its findings' paths are built from.
 #[derive(Debug, Clone)]
@@ -142,14 +145,6 @@ pub(crate) fn scan_paths(
         })
     });
     Ok(collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
-}
-
-pub(crate) fn build_excludes(globs: &[String]) -> Result<Gitignore> {
-    let mut builder = GitignoreBuilder::new("");
-    for glob in globs {
-        builder.add_line(None, glob).with_context(|| format!("invalid exclude glob {glob:?}"))?;
-    }
-    builder.build().context("invalid exclude globs")
 }
 
 fn keep_entry(entry: &DirEntry, roots: &[Root], excludes: &Gitignore) -> bool {
@@ -347,15 +342,6 @@ fn split_walk_error(err: &ignore::Error) -> (String, String) {
         }
         ignore::Error::Io(io) => (String::new(), describe_io_error(io)),
         other => (String::new(), other.to_string()),
-    }
-}
-
-/// "permission denied" rather than "Permission denied (os error 13)".
-pub(crate) fn describe_io_error(err: &io::Error) -> String {
-    match err.kind() {
-        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
-        _ => crate::decode::limits::describe(err),
     }
 }
 

@@ -20,8 +20,8 @@ use anyhow::{bail, Context, Result};
 use gix::ObjectId;
 
 use crate::finding::CommitInfo;
+use crate::paths::display_path;
 use crate::scan::{Blob, Collector, Engine};
-use crate::source::display_path;
 
 /// What `pkscan git` was asked to do, beside the shared [`crate::Options`].
 #[derive(Debug, Clone, Default)]
@@ -42,7 +42,7 @@ pub struct GitOptions {
 /// and, for history, whether it is partial (a shallow clone).
 pub(crate) fn scan(engine: &Engine<'_>, git: &GitOptions) -> Result<(Collector, Option<bool>)> {
     let repo = open(&git.repo)?;
-    let excludes = crate::source::fs::build_excludes(&engine.opts.exclude)?;
+    let excludes = crate::paths::build_excludes(&engine.opts.exclude)?;
     if git.staged {
         let mut out = Collector::default();
         staged::scan(&blobs::handle(&repo), engine, &excludes, &mut out)?;

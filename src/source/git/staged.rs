@@ -15,8 +15,8 @@ use gix::ObjectId;
 use ignore::gitignore::Gitignore;
 use imara_diff::{Algorithm, Diff, InternedInput};
 
+use crate::paths::display_path;
 use crate::scan::{Collector, Engine};
-use crate::source::display_path;
 
 /// Scans what the index adds on top of `HEAD`.
 pub(crate) fn scan(

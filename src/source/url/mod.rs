@@ -576,7 +576,7 @@ impl Crawler<'_, '_> {
                 out.files_scanned += 1;
                 out.bytes_scanned += bytes;
             }
-            Err(err) => out.error(&name, crate::source::fs::describe_io_error(&err)),
+            Err(err) => out.error(&name, crate::sanitize::describe_io_error(&err)),
         }
         let found = (fetched.body.len() as u64, (out.findings.len() - findings_before) as u64);
         (self.references(job, url, &fetched), Some(found))
