@@ -44,13 +44,13 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
 fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => {
-            let opts = Options::from_scan_args(&args)?;
+            let opts = args.options()?;
             let report = pkscan::scan(&opts)?;
             emit(&opts, &report)
         }
         Command::Git(args) => {
-            let opts = Options::from_git_args(&args)?;
-            let mut git = pkscan::config::git_options(&args);
+            let opts = args.options()?;
+            let mut git = args.git_options();
             git.progress = !git.staged && io::stderr().is_terminal();
             let report = pkscan::scan_git(&opts, &git)?;
             if report.summary.history_partial == Some(true) {
@@ -65,8 +65,8 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             emit(&opts, &report)
         }
         Command::Url(args) => {
-            let opts = Options::from_url_args(&args)?;
-            let mut urls = pkscan::config::url_options(&args)?;
+            let opts = args.options()?;
+            let mut urls = args.url_options()?;
             urls.progress = io::stderr().is_terminal();
             let scan = pkscan::scan_urls(&opts, &urls)?;
             let status = emit(&opts, &scan.report)?;
@@ -157,7 +157,7 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {
-    let rules = Options::from_rules_args(args)?.rules();
+    let rules = args.options()?.rules();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match args.format {
         FormatArg::Json => pkscan::report::rules::print_json(&rules, &mut out),
