@@ -40,7 +40,7 @@ impl Allowlist {
             || self.paths.as_ref().is_some_and(|globs| path_matches(globs, finding))
             || (!self.secret_sha256.is_empty()
                 && self.secret_sha256.contains(&finding.secret.sha256_hex()))
-            || self.regexes.iter().any(|re| re.is_match(&finding.line_text))
+            || self.regexes.iter().any(|re| re.is_match(finding.line_text.expose()))
     }
 }
 
@@ -106,7 +106,7 @@ mod tests {
             message: String::new(),
             commit: None,
             verification: None,
-            line_text: line.into(),
+            line_text: crate::finding::LineText::new(line),
         }
     }
 

@@ -13,7 +13,7 @@ use memchr::{memchr, memrchr};
 use crate::config::Options;
 use crate::decode::{self, View};
 use crate::detect::{self, asset, Candidate};
-use crate::finding::{CommitInfo, Finding, Layer, ScanError, Secret};
+use crate::finding::{CommitInfo, Finding, Layer, LineText, ScanError, Secret};
 use crate::lines::{char_boundary, position_after, LineCursor, Window};
 use crate::source::mmap::MapWindow;
 
@@ -356,7 +356,7 @@ impl<'o> Engine<'o> {
             message: rule.message.into_owned(),
             commit: blob.commit.clone(),
             verification: None,
-            line_text: String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end]).into_owned(),
+            line_text: LineText::new(String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end])),
         });
     }
 }

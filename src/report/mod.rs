@@ -82,7 +82,7 @@ impl PrintOptions {
     pub fn snippet(&self, finding: &Finding, width: usize) -> String {
         let raw = finding.secret.expose();
         let shown = self.secret_text(finding);
-        let line = &finding.line_text;
+        let line = finding.line_text.expose();
         let (before, after) = match line.find(raw) {
             Some(at) => (&line[..at], &line[at + raw.len()..]),
             None => ("", ""),
@@ -141,7 +141,7 @@ pub fn replacement_public_key(finding: &Finding) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Finding, Secret};
+    use crate::finding::{Finding, LineText, Secret};
 
     fn finding(severity: Severity) -> Finding {
         Finding {
@@ -158,7 +158,7 @@ mod tests {
             message: String::new(),
             commit: None,
             verification: None,
-            line_text: "x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m".into(), // pkscan:allow
+            line_text: LineText::new("x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m"), // pkscan:allow
         }
     }
 
