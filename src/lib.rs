@@ -12,6 +12,7 @@ pub(crate) mod decode;
 pub mod detect;
 pub mod finding;
 pub(crate) mod lines;
+pub(crate) mod mmap;
 pub(crate) mod paths;
 pub mod report;
 pub mod rules;
@@ -33,6 +34,12 @@ pub use source::git::GitOptions;
 pub use source::url::UrlOptions;
 
 /// Scans `opts.paths` (files, directories, or `-` for stdin) and returns the sorted report.
+///
+/// On Linux, with `opts.mmap` (the default), files of 1 MiB and more are read through
+/// memory maps, and the first map installs a process-wide SIGBUS handler (kept for the
+/// life of the process) that turns a file cut short under its map into an `errors` entry
+/// instead of a crash; faults outside pkscan's maps go to the handler that was there
+/// before. A program that must own SIGBUS sets `opts.mmap = false`.
 pub fn scan(opts: &Options) -> Result<Report> {
     let started = Instant::now();
     let engine = scan::Engine::new(opts);

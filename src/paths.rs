@@ -18,8 +18,19 @@ pub fn display_path(path: &Path) -> String {
 /// [`display_path`] into `text`, replacing what it held: the walk reuses one buffer per
 /// worker, so a file's path costs no allocation once the buffer has grown.
 pub(crate) fn write_display_path(path: &Path, text: &mut String) {
+    write_display_bytes(path.as_os_str().as_encoded_bytes(), text);
+}
+
+/// [`display_path`] of a path given as bytes (a git tree's `/`-separated names), on every
+/// platform.
+pub(crate) fn display_bytes(path: &[u8]) -> String {
+    let mut text = String::new();
+    write_display_bytes(path, &mut text);
+    text
+}
+
+fn write_display_bytes(mut bytes: &[u8], text: &mut String) {
     text.clear();
-    let mut bytes = path.as_os_str().as_encoded_bytes();
     while let Some(rest) = bytes.strip_prefix(b"./") {
         bytes = rest;
     }

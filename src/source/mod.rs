@@ -5,7 +5,6 @@
 pub(crate) mod fs;
 pub mod git;
 pub(crate) mod guard;
-pub(crate) mod mmap;
 pub mod url;
 
 use std::io::Read;

@@ -72,8 +72,7 @@ pub(crate) fn open(dir: &Path) -> Result<gix::ThreadSafeRepository> {
 
 /// A repository path (`/`-separated bytes) as findings show it: invalid UTF-8 as `\xNN`.
 pub(crate) fn path_text(path: &[u8]) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    display_path(Path::new(std::ffi::OsStr::from_bytes(path)))
+    crate::paths::display_bytes(path)
 }
 
 /// The blob description the engine scans a repository file under: every path is relative
