@@ -119,7 +119,10 @@ pub fn print(
     match format {
         Format::Text => text::print(report, rules, opts, out),
         Format::Json => json::print(report, opts, out),
-        Format::Sarif => sarif::print(report, rules, opts, out),
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &sarif::document(report, rules, opts))?;
+            writeln!(out)
+        }
         Format::Github => github::print(report, opts, out),
     }
 }

@@ -3,8 +3,6 @@
 //! and `primaryLocationLineHash` set from pkscan's own fingerprint so alerts survive moved
 //! lines and history or archive findings do not duplicate on every upload.
 
-use std::io::{self, Write};
-
 use serde_json::{json, Value};
 
 use crate::finding::{Finding, Report, Severity, VerificationStatus};
@@ -16,16 +14,6 @@ const ROOT_ID: &str = "%SRCROOT%";
 /// `security-severity` of a result whose key `--verify` found live: the top of GitHub's
 /// critical band.
 const LIVE_SECURITY_SEVERITY: &str = "10.0";
-
-pub fn print(
-    report: &Report,
-    rules: &[Rule],
-    opts: &PrintOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(report, rules, opts))?;
-    writeln!(out)
-}
 
 /// The whole SARIF log as a JSON value.
 pub fn document(report: &Report, rules: &[Rule], opts: &PrintOptions) -> Value {
