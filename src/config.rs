@@ -4,7 +4,7 @@
 //! Precedence: flags over the file over defaults. Knows nothing of clap: tests build
 //! `Options::default()`, never a CLI struct.
 
-pub mod file;
+pub(crate) mod file;
 
 use std::path::{Path, PathBuf};
 
@@ -141,7 +141,7 @@ impl Options {
 }
 
 /// Parses `2GiB`, `500MiB`, `64k`, `1G`, `1024` (bytes; K/M/G/T are powers of 1024).
-pub fn parse_size(text: &str) -> Result<u64> {
+pub(crate) fn parse_size(text: &str) -> Result<u64> {
     let trimmed = text.trim();
     let digits_end = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(digits_end);

@@ -190,7 +190,7 @@ impl Finding {
 }
 
 /// The fingerprint of a finding: hex SHA-256 over rule id, path and key.
-pub fn fingerprint(rule_id: &str, root_relative_path: &str, key: &str) -> String {
+pub(crate) fn fingerprint(rule_id: &str, root_relative_path: &str, key: &str) -> String {
     let mut hasher = Sha256::new();
     for part in [rule_id, root_relative_path, key] {
         hasher.update(part.as_bytes());

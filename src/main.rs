@@ -8,8 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use pkscan::cli::{Cli, Command, FormatArg, InitArgs, RulesArgs};
-use pkscan::config::{ColorChoice, Options};
-use pkscan::report::{self, ExitStatus, PrintOptions};
+use pkscan::{ColorChoice, ExitStatus, Options, PrintOptions};
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(report_panic));
@@ -102,14 +101,14 @@ fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
         Some(path) => {
             colored::control::set_override(false);
             let mut buf = Vec::new();
-            report::print(opts.format, report, &rules, &print_opts, &mut buf)?;
+            pkscan::print(opts.format, report, &rules, &print_opts, &mut buf)?;
             write_atomically(path, &buf)?;
         }
         None => {
             let stdout = io::stdout();
             colored::control::set_override(use_color(opts.color, stdout.is_terminal()));
             let mut out = io::BufWriter::new(stdout.lock());
-            match report::print(opts.format, report, &rules, &print_opts, &mut out)
+            match pkscan::print(opts.format, report, &rules, &print_opts, &mut out)
                 .and_then(|_| out.flush())
             {
                 Ok(()) => {}
@@ -160,8 +159,8 @@ fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {
     let rules = args.options()?.rules();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match args.format {
-        FormatArg::Json => pkscan::report::rules::print_json(&rules, &mut out),
-        _ => pkscan::report::rules::print_text(&rules, &mut out),
+        FormatArg::Json => pkscan::print_rules_json(&rules, &mut out),
+        _ => pkscan::print_rules_text(&rules, &mut out),
     };
     match result.and_then(|_| out.flush()) {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err.into()),
@@ -170,7 +169,7 @@ fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {
 }
 
 fn init(args: &InitArgs) -> Result<ExitStatus> {
-    let path = pkscan::config::file::init(std::path::Path::new("."), args.force)?;
+    let path = pkscan::init_config(std::path::Path::new("."), args.force)?;
     let mut out = io::stdout().lock();
     let written = writeln!(
         out,

@@ -24,13 +24,14 @@ use crate::finding::{Secret, Severity};
 use crate::rules::KeyRule;
 
 /// The file looked up when `--config` is not given.
-pub const FILE_NAME: &str = ".pkscan.toml";
+pub(crate) const FILE_NAME: &str = ".pkscan.toml";
 
 /// What `pkscan init` writes: every setting at its default, with comments.
-pub const TEMPLATE: &str = include_str!("init.toml");
+pub(crate) const TEMPLATE: &str = include_str!("init.toml");
 
 /// The help of a custom rule that gives none.
-pub const DEFAULT_HELP: &str = "Rotate the secret, remove it from the code and its history, \
+pub(crate) const DEFAULT_HELP: &str =
+    "Rotate the secret, remove it from the code and its history, \
 and keep it in a secret store or an environment variable.";
 
 /// A `.pkscan.toml` that parsed and validated.
@@ -80,7 +81,7 @@ impl fmt::Display for ConfigError {
 /// The config file a run uses: `explicit` (`--config`) when given; else `.pkscan.toml` at
 /// the root of the git work tree holding `first_path` when it has one; else
 /// `.pkscan.toml` in the current directory; else none.
-pub fn locate(explicit: Option<&Path>, first_path: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn locate(explicit: Option<&Path>, first_path: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_path_buf());
     }
@@ -90,7 +91,7 @@ pub fn locate(explicit: Option<&Path>, first_path: Option<&Path>) -> Option<Path
 }
 
 /// Reads and validates the file at `path`.
-pub fn load(path: &Path) -> Result<ConfigFile> {
+pub(crate) fn load(path: &Path) -> Result<ConfigFile> {
     let shown = shown_path(path);
     let text = std::fs::read(path).with_context(|| format!("cannot read config {shown}"))?;
     let Ok(text) = String::from_utf8(text) else {

@@ -37,7 +37,7 @@ const SERVED_EXTENSIONS: &[&str] = &[
 const APP_PACKAGES: &[&str] = &[".apk!", ".ipa!", ".aab!"];
 
 /// A line longer than this many characters marks a minified bundle.
-pub const MINIFIED_LINE_CHARS: usize = 5000;
+pub(crate) const MINIFIED_LINE_CHARS: usize = 5000;
 
 /// What the path alone says. `is_android_code` asks for a filesystem look-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub fn is_on_minified_line(buf: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// True when `buf` imports React Native.
-pub fn imports_react_native(buf: &[u8]) -> bool {
+pub(crate) fn imports_react_native(buf: &[u8]) -> bool {
     [
         "from 'react-native'",
         "from \"react-native\"",

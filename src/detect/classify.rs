@@ -57,7 +57,7 @@ static ACCOUNT: LazyLock<Regex> =
 static SNIPPET_MARKER: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)_learnq|klaviyo"));
 
 /// The slot a key at `buf[start..end]` sits in, with the layers needed to see it.
-pub fn slot(buf: &[u8], start: usize, end: usize) -> Option<(KeyRule, Vec<Layer>)> {
+pub(crate) fn slot(buf: &[u8], start: usize, end: usize) -> Option<(KeyRule, Vec<Layer>)> {
     let prefix = &buf[start.saturating_sub(PREFIX_BYTES)..start];
     let window = &buf[start.saturating_sub(WINDOW_BYTES)..(end + WINDOW_BYTES).min(buf.len())];
     let mut decoded_prefix = Vec::with_capacity(prefix.len());

@@ -2,11 +2,11 @@
 //! printer per format. Printers write to a `&mut dyn Write` and see only findings, errors
 //! and rules; they never decide what was found.
 
-pub mod github;
-pub mod json;
-pub mod rules;
-pub mod sarif;
-pub mod text;
+pub(crate) mod github;
+pub(crate) mod json;
+pub(crate) mod rules;
+pub(crate) mod sarif;
+pub(crate) mod text;
 
 use std::io::{self, Write};
 
@@ -130,7 +130,7 @@ pub fn print(
 /// The public key (site ID) to put where this finding's private key was pasted: for a key
 /// in a public-key slot (company_id, token, account) that `--verify` found live and whose
 /// account Klaviyo named.
-pub fn replacement_public_key(finding: &Finding) -> Option<&str> {
+pub(crate) fn replacement_public_key(finding: &Finding) -> Option<&str> {
     let slot = [KeyRule::CompanyId, KeyRule::Token, KeyRule::Account]
         .iter()
         .any(|r| r.id() == finding.rule_id);

@@ -3,9 +3,9 @@
 //! it reads into `scan::Blob`s and hands them to the engine; none of them classifies.
 
 pub(crate) mod fs;
-pub mod git;
+pub(crate) mod git;
 pub(crate) mod guard;
-pub mod url;
+pub(crate) mod url;
 
 use std::io::Read;
 
