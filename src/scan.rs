@@ -120,7 +120,7 @@ impl<'o> Engine<'o> {
         out: &mut Collector,
     ) -> io::Result<u64> {
         if !self.opts.decode {
-            return self.scan_reader(reader, blob, scratch, out);
+            return self.stream(reader, blob, &mut scratch.buf, &mut scratch.candidates, out);
         }
         let mut leaves = Leaves { engine: self, top: blob, scratch, out, bytes: 0 };
         let disk = blob.fs_path.as_deref();
@@ -128,20 +128,8 @@ impl<'o> Engine<'o> {
         Ok(leaves.bytes)
     }
 
-    /// Scans everything `reader` yields, in bounded memory; returns the bytes read.
-    pub(crate) fn scan_reader(
-        &self,
-        reader: &mut dyn Read,
-        blob: &Blob,
-        scratch: &mut Scratch,
-        out: &mut Collector,
-    ) -> io::Result<u64> {
-        let mut buf = std::mem::take(&mut scratch.buf);
-        let result = self.stream(reader, blob, &mut buf, &mut scratch.candidates, out);
-        scratch.buf = buf;
-        result
-    }
-
+    /// Scans everything `reader` yields through the window `buf`, in bounded memory;
+    /// returns the bytes read.
     fn stream(
         &self,
         reader: &mut dyn Read,
@@ -395,7 +383,9 @@ fn view_blob<'b>(top: &'b Blob, view: &View) -> Cow<'b, Blob> {
 impl decode::Visitor for Leaves<'_, '_> {
     fn leaf(&mut self, reader: &mut dyn Read, view: &View) -> io::Result<()> {
         let blob = view_blob(self.top, view);
-        self.bytes += self.engine.scan_reader(reader, &blob, self.scratch, self.out)?;
+        let scratch = &mut *self.scratch;
+        let (buf, candidates) = (&mut scratch.buf, &mut scratch.candidates);
+        self.bytes += self.engine.stream(reader, &blob, buf, candidates, self.out)?;
         Ok(())
     }
 
@@ -463,7 +453,8 @@ mod tests {
         let mut out = Collector::default();
         let mut scratch = Scratch::default();
         let mut reader = text;
-        engine.scan_reader(&mut reader, &blob, &mut scratch, &mut out).unwrap();
+        let (buf, candidates) = (&mut scratch.buf, &mut scratch.candidates);
+        engine.stream(&mut reader, &blob, buf, candidates, &mut out).unwrap();
         out
     }
 
