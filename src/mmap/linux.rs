@@ -12,7 +12,7 @@
 //!
 //! Linux only: the handler reads the faulting address from Linux's `siginfo` and saves
 //! `errno` through glibc's `__errno_location`. The handler is process-wide and installed
-//! by the first map (see [`crate::scan`]); `--no-mmap` (`Options::mmap = false`) means it
+//! by the first map (documented on `pkscan::scan`); `--no-mmap` (`Options::mmap = false`) means it
 //! is never installed. This is the crate's only unsafe code.
 #![allow(unsafe_code)]
 
