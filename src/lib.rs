@@ -61,9 +61,11 @@ pub fn scan(opts: &Options) -> Result<Report> {
         std::fs::symlink_metadata(path)
             .with_context(|| format!("cannot read {}", paths::display_path(path)))?;
     }
-    let mut collected = source::fs::scan_paths(opts, &engine, &paths)?;
+    let mut collected = source::fs::scan_paths(opts, &paths, &|| engine.sink())?;
     if !stdin.is_empty() {
-        source::scan_stdin(&engine, &mut collected);
+        let mut sink = engine.sink();
+        source::scan_stdin(&mut sink);
+        collected.merge(sink.into_collected());
     }
     Ok(finish_report(opts, collected, None, started))
 }

@@ -100,6 +100,52 @@ pub(crate) struct Scratch {
     candidates: Vec<Candidate>,
 }
 
+/// Where a source's worker puts the blobs it reads: made by the pipeline
+/// ([`Engine::sink`]), one per worker, holding that worker's buffers and what it found.
+/// Sources hand it blobs and count what they skip; they never see the engine's parts.
+pub(crate) struct Sink<'e> {
+    engine: &'e Engine<'e>,
+    scratch: Scratch,
+    pub(crate) out: Collector,
+}
+
+impl<'e> Sink<'e> {
+    pub(crate) fn opts(&self) -> &'e Options {
+        self.engine.opts
+    }
+
+    /// A whole file or stream, through its decoding layers; returns the bytes read.
+    pub(crate) fn file(&mut self, reader: &mut dyn Read, blob: &Blob) -> io::Result<u64> {
+        self.engine.scan_file(reader, blob, &mut self.scratch, &mut self.out)
+    }
+
+    /// A file of at most [`CHUNK`] bytes, `len` at open, in one read ([`Engine::scan_small`]).
+    pub(crate) fn small(
+        &mut self,
+        reader: &mut dyn Read,
+        len: u64,
+        blob: &Blob,
+    ) -> io::Result<u64> {
+        self.engine.scan_small(reader, len, blob, &mut self.scratch, &mut self.out)
+    }
+
+    /// A regular file through memory maps, or `None` for the read path
+    /// ([`Engine::scan_mapped`]).
+    pub(crate) fn mapped(
+        &mut self,
+        file: &File,
+        len: u64,
+        blob: &Blob,
+    ) -> io::Result<Option<Mapped>> {
+        self.engine.scan_mapped(file, len, blob, &mut self.scratch, &mut self.out)
+    }
+
+    /// What this worker found.
+    pub(crate) fn into_collected(self) -> Collector {
+        self.out
+    }
+}
+
 /// Scans blobs with one set of options. Cheap to share between threads.
 pub(crate) struct Engine<'o> {
     pub opts: &'o Options,
@@ -108,6 +154,11 @@ pub(crate) struct Engine<'o> {
 impl<'o> Engine<'o> {
     pub(crate) fn new(opts: &'o Options) -> Engine<'o> {
         Engine { opts }
+    }
+
+    /// A sink for one worker of a source, with buffers of its own.
+    pub(crate) fn sink(&self) -> Sink<'_> {
+        Sink { engine: self, scratch: Scratch::default(), out: Collector::default() }
     }
 
     /// Scans a file's bytes: the entry point for every source that reads a whole file or

@@ -10,20 +10,19 @@ pub(crate) mod url;
 use std::io::Read;
 
 use crate::sanitize::describe_io_error;
-use crate::scan::{Blob, Collector, Engine, Scratch};
+use crate::scan::{Blob, Sink};
 
-/// Scans standard input as one blob named `<stdin>`.
-pub(crate) fn scan_stdin(engine: &Engine<'_>, out: &mut Collector) {
+/// Hands standard input to `sink` as one blob named `<stdin>`.
+pub(crate) fn scan_stdin(sink: &mut Sink<'_>) {
     let blob = Blob {
         display: "<stdin>".into(),
         root_relative: "<stdin>".into(),
         traits_path: "<stdin>".into(),
         ..Blob::default()
     };
-    let mut scratch = Scratch::default();
     let mut stdin = std::io::stdin().lock();
-    let scanned =
-        guard::guarded(|| engine.scan_file(&mut stdin as &mut dyn Read, &blob, &mut scratch, out));
+    let scanned = guard::guarded(|| sink.file(&mut stdin as &mut dyn Read, &blob));
+    let out = &mut sink.out;
     match scanned {
         Some(Ok(bytes)) => {
             out.files_scanned += 1;
