@@ -92,7 +92,7 @@ pub struct UrlScan {
 pub fn scan_urls(opts: &Options, urls: &UrlOptions) -> Result<UrlScan> {
     let started = Instant::now();
     let engine = scan::Engine::new(opts);
-    let crawl = source::url::crawl(&engine, urls)?;
+    let crawl = source::url::crawl(&|| engine.sink(), urls)?;
     let mut report = finish_report(opts, crawl.collected, None, started);
     report.summary.urls_fetched = Some(crawl.fetched);
     report.summary.urls_skipped = Some(crawl.skipped);

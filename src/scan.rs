@@ -140,6 +140,11 @@ impl<'e> Sink<'e> {
         self.engine.scan_mapped(file, len, blob, &mut self.scratch, &mut self.out)
     }
 
+    /// A blob already in memory (a staged file).
+    pub(crate) fn bytes(&mut self, bytes: &[u8], blob: &Blob) {
+        self.engine.scan_in_memory(bytes, blob, &mut self.scratch, &mut self.out);
+    }
+
     /// What this worker found.
     pub(crate) fn into_collected(self) -> Collector {
         self.out

@@ -44,9 +44,9 @@ pub(crate) fn scan(engine: &Engine<'_>, git: &GitOptions) -> Result<(Collector, 
     let repo = open(&git.repo)?;
     let excludes = crate::paths::build_excludes(&engine.opts.exclude)?;
     if git.staged {
-        let mut out = Collector::default();
-        staged::scan(&blobs::handle(&repo), engine, &excludes, &mut out)?;
-        return Ok((out, None));
+        let mut sink = engine.sink();
+        staged::scan(&blobs::handle(&repo), &mut sink, &excludes)?;
+        return Ok((sink.into_collected(), None));
     }
     let (out, partial) = history::scan(&repo, engine, git, &excludes)?;
     Ok((out, Some(partial)))
