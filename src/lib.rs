@@ -1,7 +1,7 @@
 //! pkscan finds leaked Klaviyo private API keys and says how each one leaked.
 //!
 //! The library is what the binary, the tests and the benchmarks drive: build an
-//! [`Options`], call [`scan`], print the [`Report`] with [`print`], and map it to an exit
+//! [`Options`], call [`scan`], print the [`Report`] with [`print()`], and map it to an exit
 //! code with [`ExitStatus`]. Everything they need is re-exported here; the modules below
 //! are the crate's own (see docs/architecture.md), except `cli`, the command line.
 

@@ -102,7 +102,7 @@ pub(crate) fn load(path: &Path) -> Result<ConfigFile> {
     Ok(config)
 }
 
-/// Writes [`TEMPLATE`] to `.pkscan.toml` in `dir`; refuses to replace one unless `force`.
+/// Writes the commented template (`TEMPLATE`) to `.pkscan.toml` in `dir`; refuses to replace one unless `force`.
 pub fn init(dir: &Path, force: bool) -> Result<PathBuf> {
     let path = dir.join(FILE_NAME);
     if force {
