@@ -27,7 +27,7 @@ pub struct Allowlist {
 }
 
 impl Allowlist {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.paths.is_none()
             && self.secret_sha256.is_empty()
             && self.regexes.is_empty()
@@ -35,12 +35,12 @@ impl Allowlist {
     }
 
     /// Whether any entry allows `finding`.
-    pub fn allows(&self, finding: &Finding) -> bool {
+    pub(crate) fn allows(&self, finding: &Finding) -> bool {
         self.rules.contains(&finding.rule_id)
             || self.paths.as_ref().is_some_and(|globs| path_matches(globs, finding))
             || (!self.secret_sha256.is_empty()
                 && self.secret_sha256.contains(&finding.secret.sha256_hex()))
-            || self.regexes.iter().any(|re| re.is_match(&finding.line_text))
+            || self.regexes.iter().any(|re| re.is_match(finding.line_text.expose()))
     }
 }
 
@@ -106,7 +106,7 @@ mod tests {
             message: String::new(),
             commit: None,
             verification: None,
-            line_text: line.into(),
+            line_text: crate::finding::LineText::new(line),
         }
     }
 

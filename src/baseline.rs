@@ -31,19 +31,20 @@ struct WireFinding {
 const HOW_TO_WRITE: &str = "write one with `pkscan scan --format json --output FILE`";
 
 impl Baseline {
-    pub fn from_fingerprints(fingerprints: impl IntoIterator<Item = String>) -> Baseline {
+    #[cfg(test)]
+    pub(crate) fn from_fingerprints(fingerprints: impl IntoIterator<Item = String>) -> Baseline {
         Baseline { fingerprints: fingerprints.into_iter().collect() }
     }
 
     /// Reads a JSON report written by `pkscan ... --format json --output FILE`.
-    pub fn load(path: &Path) -> Result<Baseline> {
-        let shown = crate::source::display_path(path);
+    pub(crate) fn load(path: &Path) -> Result<Baseline> {
+        let shown = crate::paths::display_path(path);
         let bytes = std::fs::read(path).with_context(|| format!("cannot read baseline {shown}"))?;
         Baseline::parse(&bytes).with_context(|| format!("baseline {shown}"))
     }
 
     /// Parses a report's bytes; the error says what is wrong, not where the file is.
-    pub fn parse(bytes: &[u8]) -> Result<Baseline> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Baseline> {
         let wire: Wire = match serde_json::from_slice(bytes) {
             Ok(wire) => wire,
             Err(err) => bail!(
@@ -70,15 +71,16 @@ impl Baseline {
         Ok(Baseline { fingerprints })
     }
 
-    pub fn contains(&self, fingerprint: &str) -> bool {
+    pub(crate) fn contains(&self, fingerprint: &str) -> bool {
         self.fingerprints.contains(fingerprint)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.fingerprints.is_empty()
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.fingerprints.len()
     }
 }

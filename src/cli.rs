@@ -1,5 +1,11 @@
 //! The command line, as clap derive types. Their doc comments are the `--help` text.
-//! Nothing here is the configuration: `config::Options` is built from these once.
+//! Nothing here is the configuration: `options` turns these into the library's plain
+//! `Options` once. The top floor: only `main.rs` (and tests of `--help`) use it, and no
+//! other module of the library imports it.
+// The doc comments are `--help` text, where `<a href>` is words, not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
+
+mod options;
 
 use std::path::PathBuf;
 

@@ -119,6 +119,28 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The text of a line around a key: the key is inside it unredacted, so its `Debug` shows
+/// only its length, and printers go through [`LineText::expose`] to redact it themselves.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct LineText(String);
+
+impl LineText {
+    pub fn new(text: impl Into<String>) -> LineText {
+        LineText(text.into())
+    }
+
+    /// The raw line, key included. Callers redact before showing it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LineText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LineText(<{} bytes, withheld>)", self.0.len())
+    }
+}
+
 /// The commit that introduced a finding (git mode only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitInfo {
@@ -150,8 +172,9 @@ pub struct Finding {
     /// What Klaviyo said about the key (`--verify` only).
     pub verification: Option<Verification>,
     /// The text of the line around the key, for allowlist regexes and text snippets.
-    /// Bounded in length; the key itself is inside it unredacted, so never print it raw.
-    pub line_text: String,
+    /// Bounded in length; the key itself is inside it unredacted, so never print it raw
+    /// (its `Debug` withholds it).
+    pub line_text: LineText,
 }
 
 impl Finding {
@@ -167,7 +190,7 @@ impl Finding {
 }
 
 /// The fingerprint of a finding: hex SHA-256 over rule id, path and key.
-pub fn fingerprint(rule_id: &str, root_relative_path: &str, key: &str) -> String {
+pub(crate) fn fingerprint(rule_id: &str, root_relative_path: &str, key: &str) -> String {
     let mut hasher = Sha256::new();
     for part in [rule_id, root_relative_path, key] {
         hasher.update(part.as_bytes());
@@ -300,6 +323,32 @@ mod tests {
         assert_eq!(secret.redacted(), "pk_3f9a…4b");
         assert_eq!(format!("{secret}"), "pk_3f9a…4b");
         assert_eq!(format!("{secret:?}"), "Secret(pk_3f9a…4b)");
+    }
+
+    #[test]
+    fn a_report_in_debug_form_holds_no_full_key() {
+        let key = format!("pk_3f9a{}4b", "0".repeat(28));
+        let finding = Finding {
+            rule_id: "klaviyo-private-key".into(),
+            severity: Severity::High,
+            path: "a.env".into(),
+            root_relative_path: "a.env".into(),
+            line: 1,
+            column: 5,
+            end_line: 1,
+            end_column: 42,
+            secret: Secret::new(key.clone()),
+            decoded: vec![],
+            message: String::new(),
+            commit: None,
+            verification: None,
+            line_text: LineText::new(format!("KEY={key} # and {key}")),
+        };
+        let report = Report { findings: vec![finding], ..Report::default() };
+        let shown = format!("{report:?}");
+        assert!(!shown.contains(&key), "{shown}");
+        assert!(!shown.contains(&key[3..]), "{shown}");
+        assert!(shown.contains("LineText(<"), "{shown}");
     }
 
     #[test]

@@ -1,33 +1,57 @@
 //! pkscan finds leaked Klaviyo private API keys and says how each one leaked.
 //!
 //! The library is what the binary, the tests and the benchmarks drive: build an
-//! [`Options`], call [`scan`], print the [`Report`] with [`report::print`], and map it to
-//! an exit code with [`report::ExitStatus`].
+//! [`Options`], call [`scan`], print the [`Report`] with [`print()`], and map it to an exit
+//! code with [`ExitStatus`]. Everything they need is re-exported here; the modules below
+//! are the crate's own (see docs/architecture.md), except `cli`, the command line.
 
-pub mod allow;
-pub mod baseline;
+pub(crate) mod allow;
+pub(crate) mod baseline;
 pub mod cli;
-pub mod config;
+pub(crate) mod config;
 pub(crate) mod decode;
-pub mod detect;
-pub mod finding;
-pub mod report;
-pub mod rules;
+pub(crate) mod detect;
+pub(crate) mod finding;
+pub(crate) mod lines;
+pub(crate) mod mmap;
+pub(crate) mod paths;
+pub(crate) mod report;
+pub(crate) mod rules;
+pub(crate) mod sanitize;
 pub(crate) mod scan;
-pub mod source;
-pub mod verify;
+pub(crate) mod source;
+pub(crate) mod verify;
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-pub use config::Options;
-pub use finding::{Finding, Report, Severity};
+// The library's face: what the binary, the tests, the benchmarks and the fuzz targets use.
+pub use allow::Allowlist;
+pub use baseline::Baseline;
+pub use config::file::{init as init_config, parse as parse_config, ConfigFile};
+pub use config::{ColorChoice, Limits, Options};
+pub use detect::asset::{is_on_minified_line, PathTraits};
+pub use detect::custom::CustomRules;
+pub use detect::{find_candidates, Candidate};
+pub use finding::{Finding, Report, ScanError, Secret, Severity};
+pub use paths::display_path;
+pub use report::rules::{print_json as print_rules_json, print_text as print_rules_text};
+pub use report::{print, ExitStatus, Format, PrintOptions};
+pub use rules::Rule;
+pub use sanitize::escape_control;
 pub use source::git::GitOptions;
 pub use source::url::UrlOptions;
+pub use verify::VerifyOptions;
 
 /// Scans `opts.paths` (files, directories, or `-` for stdin) and returns the sorted report.
+///
+/// On Linux, with `opts.mmap` (the default), files of 1 MiB and more are read through
+/// memory maps, and the first map installs a process-wide SIGBUS handler (kept for the
+/// life of the process) that turns a file cut short under its map into an `errors` entry
+/// instead of a crash; faults outside pkscan's maps go to the handler that was there
+/// before. A program that must own SIGBUS sets `opts.mmap = false`.
 pub fn scan(opts: &Options) -> Result<Report> {
     let started = Instant::now();
     let engine = scan::Engine::new(opts);
@@ -35,11 +59,13 @@ pub fn scan(opts: &Options) -> Result<Report> {
         opts.paths.iter().cloned().partition(|p| p == Path::new("-"));
     for path in &paths {
         std::fs::symlink_metadata(path)
-            .with_context(|| format!("cannot read {}", source::display_path(path)))?;
+            .with_context(|| format!("cannot read {}", paths::display_path(path)))?;
     }
-    let mut collected = source::fs::scan_paths(opts, &engine, &paths)?;
+    let mut collected = source::fs::scan_paths(opts, &paths, &|| engine.sink())?;
     if !stdin.is_empty() {
-        source::scan_stdin(&engine, &mut collected);
+        let mut sink = engine.sink();
+        source::scan_stdin(&mut sink);
+        collected.merge(sink.into_collected());
     }
     Ok(finish_report(opts, collected, None, started))
 }
@@ -66,7 +92,7 @@ pub struct UrlScan {
 pub fn scan_urls(opts: &Options, urls: &UrlOptions) -> Result<UrlScan> {
     let started = Instant::now();
     let engine = scan::Engine::new(opts);
-    let crawl = source::url::crawl(&engine, urls)?;
+    let crawl = source::url::crawl(&|| engine.sink(), urls)?;
     let mut report = finish_report(opts, crawl.collected, None, started);
     report.summary.urls_fetched = Some(crawl.fetched);
     report.summary.urls_skipped = Some(crawl.skipped);

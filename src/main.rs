@@ -8,8 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use pkscan::cli::{Cli, Command, FormatArg, InitArgs, RulesArgs};
-use pkscan::config::{ColorChoice, Options};
-use pkscan::report::{self, ExitStatus, PrintOptions};
+use pkscan::{ColorChoice, ExitStatus, Options, PrintOptions};
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(report_panic));
@@ -44,13 +43,13 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
 fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => {
-            let opts = Options::from_scan_args(&args)?;
+            let opts = args.options()?;
             let report = pkscan::scan(&opts)?;
             emit(&opts, &report)
         }
         Command::Git(args) => {
-            let opts = Options::from_git_args(&args)?;
-            let mut git = pkscan::config::git_options(&args);
+            let opts = args.options()?;
+            let mut git = args.git_options();
             git.progress = !git.staged && io::stderr().is_terminal();
             let report = pkscan::scan_git(&opts, &git)?;
             if report.summary.history_partial == Some(true) {
@@ -65,8 +64,8 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             emit(&opts, &report)
         }
         Command::Url(args) => {
-            let opts = Options::from_url_args(&args)?;
-            let mut urls = pkscan::config::url_options(&args)?;
+            let opts = args.options()?;
+            let mut urls = args.url_options()?;
             urls.progress = io::stderr().is_terminal();
             let scan = pkscan::scan_urls(&opts, &urls)?;
             let status = emit(&opts, &scan.report)?;
@@ -78,7 +77,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                 eprintln!(
                     "pkscan: cannot fetch {}: {}",
                     error.path,
-                    report::escape_control(&error.message)
+                    pkscan::escape_control(&error.message)
                 );
             }
             Ok(ExitStatus::Failed)
@@ -102,14 +101,14 @@ fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
         Some(path) => {
             colored::control::set_override(false);
             let mut buf = Vec::new();
-            report::print(opts.format, report, &rules, &print_opts, &mut buf)?;
+            pkscan::print(opts.format, report, &rules, &print_opts, &mut buf)?;
             write_atomically(path, &buf)?;
         }
         None => {
             let stdout = io::stdout();
             colored::control::set_override(use_color(opts.color, stdout.is_terminal()));
             let mut out = io::BufWriter::new(stdout.lock());
-            match report::print(opts.format, report, &rules, &print_opts, &mut out)
+            match pkscan::print(opts.format, report, &rules, &print_opts, &mut out)
                 .and_then(|_| out.flush())
             {
                 Ok(()) => {}
@@ -157,11 +156,11 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {
-    let rules = Options::from_rules_args(args)?.rules();
+    let rules = args.options()?.rules();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match args.format {
-        FormatArg::Json => pkscan::report::rules::print_json(&rules, &mut out),
-        _ => pkscan::report::rules::print_text(&rules, &mut out),
+        FormatArg::Json => pkscan::print_rules_json(&rules, &mut out),
+        _ => pkscan::print_rules_text(&rules, &mut out),
     };
     match result.and_then(|_| out.flush()) {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err.into()),
@@ -170,12 +169,12 @@ fn list_rules(args: &RulesArgs) -> Result<ExitStatus> {
 }
 
 fn init(args: &InitArgs) -> Result<ExitStatus> {
-    let path = pkscan::config::file::init(std::path::Path::new("."), args.force)?;
+    let path = pkscan::init_config(std::path::Path::new("."), args.force)?;
     let mut out = io::stdout().lock();
     let written = writeln!(
         out,
         "wrote {}: every setting at its default; edit it, then run `pkscan scan`",
-        pkscan::source::display_path(&path)
+        pkscan::display_path(&path)
     );
     match written {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err.into()),

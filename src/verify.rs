@@ -19,13 +19,13 @@ use serde_json::Value;
 use crate::finding::{
     Finding, Report, Secret, Verification, VerificationStatus, VerificationSummary,
 };
-use crate::report::escape_control;
 use crate::rules::KeyRule;
+use crate::sanitize::escape_control;
 
 /// Where Klaviyo's API lives; `--klaviyo-api-base` points tests at a local stub.
-pub const DEFAULT_API_BASE: &str = "https://a.klaviyo.com";
+pub(crate) const DEFAULT_API_BASE: &str = "https://a.klaviyo.com";
 /// The API revision pkscan was written against (Klaviyo requires one on every request).
-pub const REVISION: &str = "2026-07-15";
+pub(crate) const REVISION: &str = "2026-07-15";
 const ACCEPT: &str = "application/vnd.api+json";
 /// Keys checked at once. Klaviyo's limit (1/s burst, 15/min) is per key, and each key is
 /// asked once, so this only bounds the threads and sockets a run holds.
@@ -65,7 +65,7 @@ impl Default for VerifyOptions {
 
 /// Checks `--klaviyo-api-base`: keys are sent there, so it must be `https://`, or plain
 /// `http://` on a loopback address (a local test stub). Returns it without trailing `/`.
-pub fn parse_api_base(text: &str) -> Result<String, String> {
+pub(crate) fn parse_api_base(text: &str) -> Result<String, String> {
     let base = text.trim().trim_end_matches('/');
     let (scheme, rest) = base
         .split_once("://")
@@ -92,13 +92,13 @@ pub fn parse_api_base(text: &str) -> Result<String, String> {
 }
 
 /// Whether a finding's key is one Klaviyo can judge: a built-in rule, not a placeholder.
-pub fn is_verifiable(finding: &Finding) -> bool {
+pub(crate) fn is_verifiable(finding: &Finding) -> bool {
     KeyRule::ALL.iter().any(|rule| *rule != KeyRule::Placeholder && rule.id() == finding.rule_id)
 }
 
 /// Checks every distinct verifiable key of the report once, attaches the outcome to each
 /// of its findings, applies `only_live`, and counts it all in `summary.verification`.
-pub fn apply(opts: &VerifyOptions, report: &mut Report) {
+pub(crate) fn apply(opts: &VerifyOptions, report: &mut Report) {
     let mut keys: Vec<Secret> =
         report.findings.iter().filter(|f| is_verifiable(f)).map(|f| f.secret.clone()).collect();
     keys.sort();

@@ -3,16 +3,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pkscan::detect::{self, asset::PathTraits};
+use pkscan::PathTraits;
 
 fuzz_target!(|data: &[u8]| {
     let traits = PathTraits::of("dist/app.min.js");
     let mut out = Vec::new();
-    detect::find_candidates(
+    pkscan::find_candidates(
         data,
         0,
         data.len(),
-        |buf, s, e| traits.served || detect::asset::is_on_minified_line(buf, s, e),
+        |buf, s, e| traits.served || pkscan::is_on_minified_line(buf, s, e),
         &mut out,
     );
     for c in &out {

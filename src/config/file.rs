@@ -24,13 +24,14 @@ use crate::finding::{Secret, Severity};
 use crate::rules::KeyRule;
 
 /// The file looked up when `--config` is not given.
-pub const FILE_NAME: &str = ".pkscan.toml";
+pub(crate) const FILE_NAME: &str = ".pkscan.toml";
 
 /// What `pkscan init` writes: every setting at its default, with comments.
-pub const TEMPLATE: &str = include_str!("init.toml");
+pub(crate) const TEMPLATE: &str = include_str!("init.toml");
 
 /// The help of a custom rule that gives none.
-pub const DEFAULT_HELP: &str = "Rotate the secret, remove it from the code and its history, \
+pub(crate) const DEFAULT_HELP: &str =
+    "Rotate the secret, remove it from the code and its history, \
 and keep it in a secret store or an environment variable.";
 
 /// A `.pkscan.toml` that parsed and validated.
@@ -80,17 +81,17 @@ impl fmt::Display for ConfigError {
 /// The config file a run uses: `explicit` (`--config`) when given; else `.pkscan.toml` at
 /// the root of the git work tree holding `first_path` when it has one; else
 /// `.pkscan.toml` in the current directory; else none.
-pub fn locate(explicit: Option<&Path>, first_path: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn locate(explicit: Option<&Path>, first_path: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_path_buf());
     }
     let start = first_path.filter(|p| *p != Path::new("-")).unwrap_or(Path::new("."));
-    let at_root = crate::scan::find_repo_root(start).map(|root| root.join(FILE_NAME));
+    let at_root = crate::paths::find_repo_root(start).map(|root| root.join(FILE_NAME));
     [at_root, Some(PathBuf::from(FILE_NAME))].into_iter().flatten().find(|p| p.is_file())
 }
 
 /// Reads and validates the file at `path`.
-pub fn load(path: &Path) -> Result<ConfigFile> {
+pub(crate) fn load(path: &Path) -> Result<ConfigFile> {
     let shown = shown_path(path);
     let text = std::fs::read(path).with_context(|| format!("cannot read config {shown}"))?;
     let Ok(text) = String::from_utf8(text) else {
@@ -101,7 +102,7 @@ pub fn load(path: &Path) -> Result<ConfigFile> {
     Ok(config)
 }
 
-/// Writes [`TEMPLATE`] to `.pkscan.toml` in `dir`; refuses to replace one unless `force`.
+/// Writes the commented template (`TEMPLATE`) to `.pkscan.toml` in `dir`; refuses to replace one unless `force`.
 pub fn init(dir: &Path, force: bool) -> Result<PathBuf> {
     let path = dir.join(FILE_NAME);
     if force {
@@ -129,7 +130,7 @@ fn shown_path(path: &Path) -> String {
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf());
-    crate::source::display_path(&relative)
+    crate::paths::display_path(&relative)
 }
 
 /// Parses and validates config text; `file` is the name messages use.
@@ -612,7 +613,7 @@ fn kind(value: &Value) -> &'static str {
 fn shown(text: &str) -> String {
     let short: String = text.chars().take(60).collect();
     let ellipsis = if short.len() < text.len() { "…" } else { "" };
-    format!("{}{ellipsis}", crate::report::escape_control(&scrub(&short)))
+    format!("{}{ellipsis}", crate::sanitize::escape_control(&scrub(&short)))
 }
 
 /// Redacts every Klaviyo-key-shaped token, as everywhere else in pkscan's output.

@@ -251,14 +251,7 @@ impl<R: Read> Read for Bounded<'_, R> {
     }
 }
 
-/// An I/O error as a short message, without `(os error N)`.
-pub(crate) fn describe(err: &io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
+pub(crate) use crate::sanitize::describe;
 
 #[cfg(test)]
 mod tests {

@@ -8,9 +8,22 @@
 //! [`find_encoded`] looks inside one scan window for keys that only appear after a
 //! text-level decoding (base64 runs, UTF-16 strings inside binaries).
 //!
-//! What this module is not: it does not classify keys (that is `detect`) nor make
-//! findings (that is `scan`), and escapes around a raw key (JSON, percent, HTML) are
-//! `detect::classify`'s job, since they decide a rule rather than reveal a key.
+//! What this module is not: it makes no findings (that is `scan`), and escapes around a
+//! raw key (JSON, percent, HTML) are `detect::classify`'s job, since they decide a rule
+//! rather than reveal a key.
+//!
+//! One arrow points from here to `detect`, on purpose. The stream layers hand views back:
+//! [`scan_file`] gives each plain stream to the pipeline's [`Visitor`], which runs
+//! detection on it. The text layers do not: [`find_encoded`] (`base64.rs`, `utf16.rs`)
+//! calls `detect::find_candidates`, `detect::classify` and `detect::shape::key_end_at`
+//! on the few hundred bytes it decodes around a hit, and returns candidates already in
+//! stored offsets. Handing those back as views would cost the hot path: the plain `pk_`
+//! search shares this module's one prefilter pass over each window (a window is read
+//! once, not twice), nearly every hit is a plain key that needs no view, and an encoded
+//! hit's rule depends on stored context before the run (`/api/track?data=`) and its
+//! location must be mapped back from decoded to stored offsets, which only the decoder
+//! knows. So `decode` sees `detect` (functions and `Candidate`), never `scan`, `config`
+//! or `report`, and `detect` never sees `decode`: the graph stays a line.
 
 mod archive;
 pub(crate) mod base64;

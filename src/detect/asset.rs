@@ -5,6 +5,8 @@
 
 use memchr::{memchr, memmem, memrchr};
 
+use crate::lines::char_count;
+
 /// Folders whose contents are served as they are.
 const SERVED_FOLDERS: &[&str] =
     &["dist", "build", "public", "static", "_site", "out", "www", "assets"];
@@ -50,7 +52,7 @@ const ANDROID_MANIFEST: &str = "AndroidManifest.xml";
 const APP_PACKAGES: &[&str] = &[".apk!", ".ipa!", ".aab!"];
 
 /// A line longer than this many characters marks a minified bundle.
-pub const MINIFIED_LINE_CHARS: usize = 5000;
+pub(crate) const MINIFIED_LINE_CHARS: usize = 5000;
 
 /// What the path alone says. `is_android_code` asks for a filesystem look-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -97,7 +99,7 @@ impl PathTraits {
 /// to the tree's root, directly or in `src/main/`. Every source answers with its own tree
 /// (the disk, a commit's tree, the index, an archive's members), so the rule never depends
 /// on how the root was named.
-pub fn android_manifest_paths(path: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn android_manifest_paths(path: &str) -> impl Iterator<Item = String> + '_ {
     fn parent(path: &str) -> &str {
         path.rsplit_once('/').map_or("", |(dir, _)| dir)
     }
@@ -114,7 +116,7 @@ pub fn android_manifest_paths(path: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Is the `/`-separated `path` an Android module's manifest?
-pub fn is_android_manifest(path: &str) -> bool {
+pub(crate) fn is_android_manifest(path: &str) -> bool {
     path.rsplit('/').next() == Some(ANDROID_MANIFEST)
 }
 
@@ -131,7 +133,7 @@ pub fn is_on_minified_line(buf: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// True when `buf` imports React Native.
-pub fn imports_react_native(buf: &[u8]) -> bool {
+pub(crate) fn imports_react_native(buf: &[u8]) -> bool {
     [
         "from 'react-native'",
         "from \"react-native\"",
@@ -140,25 +142,6 @@ pub fn imports_react_native(buf: &[u8]) -> bool {
     ]
     .iter()
     .any(|needle| memmem::find(buf, needle.as_bytes()).is_some())
-}
-
-/// Code points, each byte of an invalid UTF-8 sequence counting as one.
-pub fn char_count(bytes: &[u8]) -> usize {
-    let mut count = 0;
-    let mut rest = bytes;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(text) => return count + text.chars().count(),
-            Err(err) => {
-                let valid = err.valid_up_to();
-                // In valid UTF-8 every byte but a continuation byte starts a code point.
-                count += rest[..valid].iter().filter(|&&b| (b as i8) >= -0x40).count();
-                let invalid = err.error_len().unwrap_or(rest.len() - valid);
-                count += invalid;
-                rest = &rest[valid + invalid..];
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -253,11 +236,5 @@ mod tests {
         assert!(!is_on_minified_line(short.as_bytes(), 2, 5));
         assert!(imports_react_native(b"import { View } from 'react-native';"));
         assert!(!imports_react_native(b"import React from 'react';"));
-    }
-
-    #[test]
-    fn char_count_counts_invalid_bytes_one_each() {
-        assert_eq!(char_count("héllo".as_bytes()), 5);
-        assert_eq!(char_count(b"a\xffb"), 3);
     }
 }

@@ -57,7 +57,7 @@ static ACCOUNT: LazyLock<Regex> =
 static SNIPPET_MARKER: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)_learnq|klaviyo"));
 
 /// The slot a key at `buf[start..end]` sits in, with the layers needed to see it.
-pub fn slot(buf: &[u8], start: usize, end: usize) -> Option<(KeyRule, Vec<Layer>)> {
+pub(crate) fn slot(buf: &[u8], start: usize, end: usize) -> Option<(KeyRule, Vec<Layer>)> {
     let prefix = &buf[start.saturating_sub(PREFIX_BYTES)..start];
     let window = &buf[start.saturating_sub(WINDOW_BYTES)..(end + WINDOW_BYTES).min(buf.len())];
     let mut decoded_prefix = Vec::with_capacity(prefix.len());
@@ -180,19 +180,12 @@ pub(crate) fn unescape_percent(input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The named character references unescaped: `name;` and the byte it stands for.
+#[rustfmt::skip] // a lookup table: a row per line would only repeat one shape twelve times
 const NAMED_ENTITIES: &[(&[u8], u8)] = &[
-    (b"quot;", b'"'),
-    (b"apos;", b'\''),
-    (b"amp;", b'&'),
-    (b"lt;", b'<'),
-    (b"gt;", b'>'),
-    (b"colon;", b':'),
-    (b"equals;", b'='),
-    (b"sol;", b'/'),
-    (b"lsqb;", b'['),
-    (b"rsqb;", b']'),
-    (b"comma;", b','),
-    (b"nbsp;", b' '),
+    (b"quot;", b'"'), (b"apos;", b'\''), (b"amp;", b'&'), (b"lt;", b'<'), (b"gt;", b'>'),
+    (b"colon;", b':'), (b"equals;", b'='), (b"sol;", b'/'), (b"lsqb;", b'['),
+    (b"rsqb;", b']'), (b"comma;", b','), (b"nbsp;", b' '),
 ];
 
 /// HTML character references: `&quot;`, `&#34;`, `&#x22;`.

@@ -22,11 +22,11 @@ use crate::rules::{KeyRule, Rule};
 /// How far from a keyword hit a match may start or end, and how far before `from` an
 /// unkeyed search starts so that it sees whole tokens. The scanner keeps at least this
 /// much context on both sides of a window's scanned range.
-pub const CONTEXT: usize = 1 << 10;
+pub(crate) const CONTEXT: usize = 1 << 10;
 
 /// Why a custom rule could not be built; the config layer adds file and line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CustomRuleError {
+pub(crate) enum CustomRuleError {
     #[error("invalid regex: {0}")]
     Regex(String),
     #[error("the regex matches the empty string, so it would match everywhere")]
@@ -54,7 +54,7 @@ pub struct CustomRule {
 
 impl CustomRule {
     /// Compiles `regex`; `keywords` are literal, ASCII-case-insensitive prefilters.
-    pub fn new(
+    pub(crate) fn new(
         id: String,
         regex: &str,
         keywords: Vec<String>,
@@ -107,7 +107,7 @@ impl CustomRule {
     }
 
     /// The rule as `pkscan rules`, SARIF and the text report show it.
-    pub fn rule(&self) -> Rule {
+    pub(crate) fn rule(&self) -> Rule {
         let fix = self.help.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
         Rule {
             id: Cow::Owned(self.id.clone()),
@@ -152,7 +152,7 @@ impl CustomRule {
 
 /// The regex crate's message on one line: a syntax error's last line says what is wrong
 /// (the lines above it draw the pattern and a caret).
-pub fn describe_regex_error(err: &regex::Error) -> String {
+pub(crate) fn describe_regex_error(err: &regex::Error) -> String {
     let text = err.to_string();
     let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
     last.trim_start_matches("error: ").to_string()
@@ -165,7 +165,7 @@ pub struct CustomRules {
 }
 
 impl CustomRules {
-    pub fn new(rules: Vec<CustomRule>) -> CustomRules {
+    pub(crate) fn new(rules: Vec<CustomRule>) -> CustomRules {
         CustomRules { rules }
     }
 
@@ -173,17 +173,23 @@ impl CustomRules {
         self.rules.is_empty()
     }
 
-    pub fn rules(&self) -> &[CustomRule] {
+    pub(crate) fn rules(&self) -> &[CustomRule] {
         &self.rules
     }
 
     /// The rule of a candidate this set produced.
-    pub fn get(&self, index: usize) -> Option<&CustomRule> {
+    pub(crate) fn get(&self, index: usize) -> Option<&CustomRule> {
         self.rules.get(index)
     }
 
     /// Appends a candidate for every match whose secret starts in `buf[from..until]`.
-    pub fn find_candidates(&self, buf: &[u8], from: usize, until: usize, out: &mut Vec<Candidate>) {
+    pub(crate) fn find_candidates(
+        &self,
+        buf: &[u8],
+        from: usize,
+        until: usize,
+        out: &mut Vec<Candidate>,
+    ) {
         let until = until.min(buf.len());
         if self.rules.is_empty() || from >= until {
             return;

@@ -4,11 +4,11 @@
 //! the boundaries and the classification run only around those hits. Nothing here reads
 //! files or knows about line numbers: callers hand in bytes and get byte offsets back.
 
-pub mod asset;
-pub mod classify;
-pub mod custom;
-pub mod placeholder;
-pub mod shape;
+pub(crate) mod asset;
+pub(crate) mod classify;
+pub(crate) mod custom;
+pub(crate) mod placeholder;
+pub(crate) mod shape;
 
 use std::sync::LazyLock;
 
@@ -38,7 +38,12 @@ pub struct Candidate {
 
 /// Calls `found(start, end)` for every key-shaped token starting in `buf[from..until]`.
 /// Tokens may extend past `until` (the caller keeps enough bytes after it).
-pub fn for_each_key(buf: &[u8], from: usize, until: usize, mut found: impl FnMut(usize, usize)) {
+pub(crate) fn for_each_key(
+    buf: &[u8],
+    from: usize,
+    until: usize,
+    mut found: impl FnMut(usize, usize),
+) {
     let until = until.min(buf.len());
     if from >= until {
         return;
@@ -59,7 +64,7 @@ pub fn for_each_key(buf: &[u8], from: usize, until: usize, mut found: impl FnMut
 /// Decides the rule of the key at `buf[start..end]`, most specific first: placeholder,
 /// then the public-key slots, then public asset (`is_served` is asked only then), else
 /// the generic rule.
-pub fn classify(
+pub(crate) fn classify(
     buf: &[u8],
     start: usize,
     end: usize,

@@ -15,7 +15,7 @@ const PLACEHOLDER_WORDS: &[&str] =
     &["xxxx", "example", "sample", "dummy", "placeholder", "redacted", "yourkey", "changeme"];
 
 /// True when `key` (the whole token, `pk_…`) is plainly not a real key.
-pub fn is_placeholder(key: &str) -> bool {
+pub(crate) fn is_placeholder(key: &str) -> bool {
     if DOCUMENTED_EXAMPLES.contains(&key) {
         return true;
     }

@@ -6,12 +6,12 @@
 //! glues the key to the escape's last character.
 
 /// Length of the classic shape: `pk_` + 34.
-pub const CLASSIC_LEN: usize = 37;
+pub(crate) const CLASSIC_LEN: usize = 37;
 /// Length of the newer shape: `pk_` + 6 + `_` + 34.
-pub const NEWER_LEN: usize = 44;
+pub(crate) const NEWER_LEN: usize = 44;
 
 /// If a key starts at `start` (where `pk_` was found), the offset one past its end.
-pub fn key_end_at(buf: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn key_end_at(buf: &[u8], start: usize) -> Option<usize> {
     if !buf[start..].starts_with(b"pk_") || !is_left_boundary(buf, start) {
         return None;
     }
@@ -40,7 +40,7 @@ fn is_right_boundary(buf: &[u8], end: usize) -> bool {
 }
 
 /// True when the byte before `start` does not glue the token to a longer word.
-pub fn is_left_boundary(buf: &[u8], start: usize) -> bool {
+pub(crate) fn is_left_boundary(buf: &[u8], start: usize) -> bool {
     let Some(&prev) = start.checked_sub(1).and_then(|i| buf.get(i)) else {
         return true;
     };

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::finding::{Finding, Report, Severity, VerificationStatus};
 use crate::report::PrintOptions;
 
-pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
     // Stable: within a severity the report's path/line order is kept. Keys `--verify`
     // found live come first, whatever their rule.

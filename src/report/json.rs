@@ -11,10 +11,10 @@ use crate::finding::{
 use crate::report::PrintOptions;
 
 /// The version of the report's shape; extended, never renamed.
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct JsonReport {
+pub(crate) struct JsonReport {
     pub version: u32,
     pub tool: JsonTool,
     pub findings: Vec<JsonFinding>,
@@ -23,13 +23,13 @@ pub struct JsonReport {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct JsonTool {
+pub(crate) struct JsonTool {
     pub name: String,
     pub version: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct JsonFinding {
+pub(crate) struct JsonFinding {
     pub rule_id: String,
     pub severity: Severity,
     pub path: String,
@@ -49,7 +49,7 @@ pub struct JsonFinding {
 }
 
 impl JsonFinding {
-    pub fn new(finding: &Finding, opts: &PrintOptions) -> JsonFinding {
+    pub(crate) fn new(finding: &Finding, opts: &PrintOptions) -> JsonFinding {
         JsonFinding {
             rule_id: finding.rule_id.clone(),
             severity: finding.severity,
@@ -70,7 +70,7 @@ impl JsonFinding {
 }
 
 impl JsonReport {
-    pub fn new(report: &Report, opts: &PrintOptions) -> JsonReport {
+    pub(crate) fn new(report: &Report, opts: &PrintOptions) -> JsonReport {
         JsonReport {
             version: REPORT_VERSION,
             tool: JsonTool { name: "pkscan".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -81,7 +81,7 @@ impl JsonReport {
     }
 }
 
-pub fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn print(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &JsonReport::new(report, opts))?;
     writeln!(out)
 }

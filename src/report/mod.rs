@@ -2,16 +2,17 @@
 //! printer per format. Printers write to a `&mut dyn Write` and see only findings, errors
 //! and rules; they never decide what was found.
 
-pub mod github;
-pub mod json;
-pub mod rules;
-pub mod sarif;
-pub mod text;
+pub(crate) mod github;
+pub(crate) mod json;
+pub(crate) mod rules;
+pub(crate) mod sarif;
+pub(crate) mod text;
 
 use std::io::{self, Write};
 
 use crate::finding::{Finding, Report, Severity, VerificationStatus};
 use crate::rules::{KeyRule, Rule};
+use crate::sanitize::escape_control;
 
 /// The outcome of a run, mapped to the process exit code in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +47,16 @@ impl ExitStatus {
     }
 }
 
+/// The report formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
 /// How printers render what they are given.
 #[derive(Clone, Debug, Default)]
 pub struct PrintOptions {
@@ -71,7 +82,7 @@ impl PrintOptions {
     pub fn snippet(&self, finding: &Finding, width: usize) -> String {
         let raw = finding.secret.expose();
         let shown = self.secret_text(finding);
-        let line = &finding.line_text;
+        let line = finding.line_text.expose();
         let (before, after) = match line.find(raw) {
             Some(at) => (&line[..at], &line[at + raw.len()..]),
             None => ("", ""),
@@ -99,17 +110,19 @@ impl PrintOptions {
 
 /// Writes the report in the chosen format.
 pub fn print(
-    format: crate::config::Format,
+    format: Format,
     report: &Report,
     rules: &[Rule],
     opts: &PrintOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    use crate::config::Format;
     match format {
         Format::Text => text::print(report, rules, opts, out),
         Format::Json => json::print(report, opts, out),
-        Format::Sarif => sarif::print(report, rules, opts, out),
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &sarif::document(report, rules, opts))?;
+            writeln!(out)
+        }
         Format::Github => github::print(report, opts, out),
     }
 }
@@ -117,7 +130,7 @@ pub fn print(
 /// The public key (site ID) to put where this finding's private key was pasted: for a key
 /// in a public-key slot (company_id, token, account) that `--verify` found live and whose
 /// account Klaviyo named.
-pub fn replacement_public_key(finding: &Finding) -> Option<&str> {
+pub(crate) fn replacement_public_key(finding: &Finding) -> Option<&str> {
     let slot = [KeyRule::CompanyId, KeyRule::Token, KeyRule::Account]
         .iter()
         .any(|r| r.id() == finding.rule_id);
@@ -128,32 +141,10 @@ pub fn replacement_public_key(finding: &Finding) -> Option<&str> {
     }
 }
 
-/// Control characters as escapes (`\n`, `\x1b`), so no scanned byte reaches a terminal raw.
-pub fn escape_control(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let code = c as u32;
-                if code <= 0xff {
-                    out.push_str(&format!("\\x{code:02x}"));
-                } else {
-                    out.push_str(&format!("\\u{{{code:x}}}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Finding, Secret};
+    use crate::finding::{Finding, LineText, Secret};
 
     fn finding(severity: Severity) -> Finding {
         Finding {
@@ -170,7 +161,7 @@ mod tests {
             message: String::new(),
             commit: None,
             verification: None,
-            line_text: "x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m".into(), // pkscan:allow
+            line_text: LineText::new("x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m"), // pkscan:allow
         }
     }
 
@@ -199,10 +190,5 @@ mod tests {
         assert_eq!(snippet, "x = 'pk_8e1f…52' \\x1b[31m");
         let shown = PrintOptions { show_secrets: true, ..PrintOptions::default() }.snippet(&f, 40);
         assert!(shown.contains(f.secret.expose()));
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escape_control("a\nb\x1b\u{9b}c"), "a\\nb\\x1b\\x9bc");
     }
 }

@@ -3,8 +3,6 @@
 //! and `primaryLocationLineHash` set from pkscan's own fingerprint so alerts survive moved
 //! lines and history or archive findings do not duplicate on every upload.
 
-use std::io::{self, Write};
-
 use serde_json::{json, Value};
 
 use crate::finding::{Finding, Report, Severity, VerificationStatus};
@@ -17,18 +15,8 @@ const ROOT_ID: &str = "%SRCROOT%";
 /// critical band.
 const LIVE_SECURITY_SEVERITY: &str = "10.0";
 
-pub fn print(
-    report: &Report,
-    rules: &[Rule],
-    opts: &PrintOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(report, rules, opts))?;
-    writeln!(out)
-}
-
 /// The whole SARIF log as a JSON value.
-pub fn document(report: &Report, rules: &[Rule], opts: &PrintOptions) -> Value {
+pub(crate) fn document(report: &Report, rules: &[Rule], opts: &PrintOptions) -> Value {
     let results: Vec<Value> = report.findings.iter().map(|f| result(f, rules, opts)).collect();
     let mut base =
         json!({ "description": { "text": "The root of the scanned repository or directory." } });
@@ -150,7 +138,7 @@ fn artifact_uri(finding: &Finding) -> (String, bool) {
 }
 
 /// Percent-encodes everything but unreserved characters, `/` and `!`.
-pub fn percent_encode_path(path: &str) -> String {
+pub(crate) fn percent_encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/!".contains(&b) {
@@ -179,7 +167,7 @@ fn problem_severity(severity: Severity) -> &'static str {
 }
 
 /// GitHub's bands: above 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
-pub fn security_severity(severity: Severity) -> &'static str {
+pub(crate) fn security_severity(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical => "9.5",
         Severity::High => "8.0",

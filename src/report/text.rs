@@ -10,7 +10,7 @@ use crate::finding::{Finding, Report, Severity, Verification, VerificationStatus
 use crate::report::{escape_control, PrintOptions};
 use crate::rules::Rule;
 
-pub fn print(
+pub(crate) fn print(
     report: &Report,
     rules: &[Rule],
     opts: &PrintOptions,
@@ -212,7 +212,7 @@ fn severity_label(severity: Severity) -> ColoredString {
 }
 
 /// `3 findings (2 critical, 1 high) · 12 files, 1.2 MiB scanned in 0.03 s · 1 error`.
-pub fn summary_line(report: &Report) -> String {
+pub(crate) fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let counts: Vec<String> = Severity::ALL
         .iter()

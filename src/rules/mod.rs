@@ -18,7 +18,7 @@ pub enum KeyRule {
 }
 
 impl KeyRule {
-    pub const ALL: [KeyRule; 6] = [
+    pub(crate) const ALL: [KeyRule; 6] = [
         KeyRule::CompanyId,
         KeyRule::Token,
         KeyRule::Account,
@@ -27,7 +27,7 @@ impl KeyRule {
         KeyRule::Placeholder,
     ];
 
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             KeyRule::CompanyId => "klaviyo-private-key-as-company-id",
             KeyRule::Token => "klaviyo-private-key-as-token",
@@ -38,7 +38,7 @@ impl KeyRule {
         }
     }
 
-    pub fn severity(self) -> Severity {
+    pub(crate) fn severity(self) -> Severity {
         match self {
             KeyRule::CompanyId | KeyRule::Token | KeyRule::Account | KeyRule::PublicAsset => {
                 Severity::Critical
@@ -48,7 +48,7 @@ impl KeyRule {
         }
     }
 
-    pub fn rule(self) -> Rule {
+    pub(crate) fn rule(self) -> Rule {
         let (title, message, fix) = match self {
             KeyRule::CompanyId => (
                 "Klaviyo private key used as the public key (company_id)",
@@ -131,12 +131,13 @@ pub struct Rule {
 }
 
 /// The built-in rules, in the order `pkscan rules` lists them.
-pub fn builtin_rules() -> Vec<Rule> {
+pub(crate) fn builtin_rules() -> Vec<Rule> {
     KeyRule::ALL.iter().map(|r| r.rule()).collect()
 }
 
 /// A positive or negative example of the table, checked by unit tests.
-pub struct Example {
+#[cfg(test)]
+pub(crate) struct Example {
     pub path: &'static str,
     pub text: &'static str,
     /// `None`: nothing may be found.
@@ -144,7 +145,8 @@ pub struct Example {
 }
 
 /// Examples written with `$KEY` where a synthetic key goes; tests substitute one.
-pub const EXAMPLES: &[Example] = &[
+#[cfg(test)]
+pub(crate) const EXAMPLES: &[Example] = &[
     Example {
         path: "index.html",
         text: r#"<script src="//static.klaviyo.com/onsite/js/klaviyo.js?company_id=$KEY"></script>"#,

@@ -10,13 +10,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::gitignore::Gitignore;
 use ignore::{DirEntry, WalkBuilder, WalkState};
 
 use crate::config::Options;
-use crate::scan::{find_repo_root, Blob, Collector, Engine, Manifests, Scratch, CHUNK};
+use crate::paths::{
+    build_excludes, display_path, find_repo_root, push_display_path, write_display_path,
+};
+use crate::sanitize::describe_io_error;
+use crate::scan::{Blob, Collector, Manifests, Sink, CHUNK};
 use crate::source::guard::{guarded, INTERNAL_ERROR};
-use crate::source::{display_path, push_display_path, write_display_path};
 
 /// A path named on the command line, with what its findings' paths are built from.
 #[derive(Debug, Clone)]
@@ -107,11 +110,12 @@ impl Root {
     }
 }
 
-/// Walks every root in parallel and scans what it finds.
-pub(crate) fn scan_paths(
+/// Walks every root in parallel and hands each file to a sink of its worker's, made by
+/// `new_sink`; returns what the sinks collected, merged.
+pub(crate) fn scan_paths<'e>(
     opts: &Options,
-    engine: &Engine<'_>,
     paths: &[PathBuf],
+    new_sink: &(dyn Fn() -> Sink<'e> + Sync),
 ) -> Result<Collector> {
     let roots: Vec<Root> = paths.iter().map(|p| Root::new(p)).collect::<Result<_>>()?;
     let excludes = build_excludes(&opts.exclude)?;
@@ -137,28 +141,14 @@ pub(crate) fn scan_paths(
     let filter_roots = roots.clone();
     builder.filter_entry(move |entry| keep_entry(entry, &filter_roots, &excludes));
     builder.build_parallel().run(|| {
-        let mut worker = Worker {
-            engine,
-            roots: &roots,
-            scratch: Scratch::default(),
-            blob: Blob::default(),
-            out: Collector::default(),
-            sink: &collected,
-        };
+        let mut worker =
+            Worker { sink: new_sink(), roots: &roots, blob: Blob::default(), merged: &collected };
         Box::new(move |entry| {
             worker.visit(entry);
             WalkState::Continue
         })
     });
     Ok(collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
-}
-
-pub(crate) fn build_excludes(globs: &[String]) -> Result<Gitignore> {
-    let mut builder = GitignoreBuilder::new("");
-    for glob in globs {
-        builder.add_line(None, glob).with_context(|| format!("invalid exclude glob {glob:?}"))?;
-    }
-    builder.build().context("invalid exclude globs")
 }
 
 fn keep_entry(entry: &DirEntry, roots: &[Root], excludes: &Gitignore) -> bool {
@@ -190,17 +180,15 @@ const MAP_AT_LEAST: u64 = 1 << 20;
 const UNREADABLE_UNDER_MAP: &str =
     "input/output error: part of the file could not be read, and was not scanned";
 
-struct Worker<'a> {
-    engine: &'a Engine<'a>,
+struct Worker<'a, 'e> {
+    sink: Sink<'e>,
     roots: &'a [Root],
-    scratch: Scratch,
     /// The current file's blob, its buffers reused from file to file.
     blob: Blob,
-    out: Collector,
-    sink: &'a Mutex<Collector>,
+    merged: &'a Mutex<Collector>,
 }
 
-impl Worker<'_> {
+impl Worker<'_, '_> {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) {
         let entry = match entry {
             Ok(entry) => entry,
@@ -215,7 +203,7 @@ impl Worker<'_> {
         let named_on_command_line = entry.depth() == 0;
         if !named_on_command_line && !file_type.is_file() {
             if !file_type.is_symlink() {
-                self.out.skipped += 1;
+                self.sink.out.skipped += 1;
             }
             return;
         }
@@ -225,8 +213,8 @@ impl Worker<'_> {
         root.fill_blob(entry.path(), &mut blob);
         match guarded(|| self.scan_file(entry.path(), &blob)) {
             Some(Ok(())) => {}
-            Some(Err(err)) => self.out.error(blob.display.clone(), describe_io_error(&err)),
-            None => self.out.error(blob.display.clone(), INTERNAL_ERROR),
+            Some(Err(err)) => self.sink.out.error(blob.display.clone(), describe_io_error(&err)),
+            None => self.sink.out.error(blob.display.clone(), INTERNAL_ERROR),
         }
         self.blob = blob;
     }
@@ -239,17 +227,16 @@ impl Worker<'_> {
         // than passed as fully scanned.
         let meta = file.metadata()?;
         let at_open = meta.len();
-        if let Some(max) = self.engine.opts.max_file_size.filter(|&max| at_open > max) {
-            self.out.error(
+        if let Some(max) = self.sink.opts().max_file_size.filter(|&max| at_open > max) {
+            self.sink.out.error(
                 &blob.display,
                 format!("skipped: {at_open} bytes is over --max-file-size ({max} bytes)"),
             );
             return Ok(());
         }
         let now = |file: &File| file.metadata().map(|meta| meta.len()).unwrap_or(0);
-        let (engine, scratch, out) = (self.engine, &mut self.scratch, &mut self.out);
-        if engine.opts.mmap && meta.is_file() && at_open >= MAP_AT_LEAST {
-            if let Some(mapped) = engine.scan_mapped(&file, at_open, blob, scratch, out)? {
+        if self.sink.opts().mmap && meta.is_file() && at_open >= MAP_AT_LEAST {
+            if let Some(mapped) = self.sink.mapped(&file, at_open, blob)? {
                 let (read, error) = mapped_outcome(mapped.cut_short, at_open, || now(&file));
                 self.scanned(blob, read, error);
                 return Ok(());
@@ -257,7 +244,7 @@ impl Worker<'_> {
         }
         // A size of 0 may be a lie (procfs): such files are read to their end.
         if meta.is_file() && at_open > 0 && at_open <= CHUNK as u64 {
-            let read = engine.scan_small(&mut file, at_open, blob, scratch, out)?;
+            let read = self.sink.small(&mut file, at_open, blob)?;
             self.scanned(blob, read, shrank(read, at_open, || now(&file)));
             return Ok(());
         }
@@ -268,10 +255,10 @@ impl Worker<'_> {
     /// not all of it, if one does.
     fn scanned(&mut self, blob: &Blob, read: u64, error: Option<String>) {
         if let Some(message) = error {
-            self.out.error(&blob.display, message);
+            self.sink.out.error(&blob.display, message);
         }
-        self.out.files_scanned += 1;
-        self.out.bytes_scanned += read;
+        self.sink.out.files_scanned += 1;
+        self.sink.out.bytes_scanned += read;
     }
 
     /// Scans `reader`, which had `at_open` bytes when it was opened; `now` tells how many
@@ -284,7 +271,7 @@ impl Worker<'_> {
         blob: &Blob,
     ) -> io::Result<()> {
         let mut counted = Counted { inner: &mut *reader, read: 0 };
-        self.engine.scan_file(&mut counted, blob, &mut self.scratch, &mut self.out)?;
+        self.sink.file(&mut counted, blob)?;
         // The decoding layers may stop reading early (a limit, trailing bytes after an
         // archive), so a short read alone proves nothing: the file must also be shorter now.
         let read = counted.read;
@@ -294,14 +281,14 @@ impl Worker<'_> {
 
     fn walk_error(&mut self, err: ignore::Error) {
         let (path, message) = split_walk_error(&err);
-        self.out.error(path, message);
+        self.sink.out.error(path, message);
     }
 }
 
-impl Drop for Worker<'_> {
+impl Drop for Worker<'_, '_> {
     fn drop(&mut self) {
-        let out = std::mem::take(&mut self.out);
-        self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).merge(out);
+        let out = std::mem::take(&mut self.sink.out);
+        self.merged.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).merge(out);
     }
 }
 
@@ -359,38 +346,24 @@ fn split_walk_error(err: &ignore::Error) -> (String, String) {
     }
 }
 
-/// "permission denied" rather than "Permission denied (os error 13)".
-pub(crate) fn describe_io_error(err: &io::Error) -> String {
-    match err.kind() {
-        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        io::ErrorKind::NotFound => "vanished before it could be read".to_string(),
-        _ => crate::decode::limits::describe(err),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::finding::Finding;
+    use crate::scan::Engine;
 
     /// Scans `content` as a file that had `at_open` bytes when opened and `now` after.
     fn scan_cut(content: &[u8], at_open: u64, now: u64) -> Collector {
         let opts = Options::default();
         let engine = Engine::new(&opts);
-        let sink = Mutex::new(Collector::default());
-        let mut worker = Worker {
-            engine: &engine,
-            roots: &[],
-            scratch: Scratch::default(),
-            blob: Blob::default(),
-            out: Collector::default(),
-            sink: &sink,
-        };
+        let merged = Mutex::new(Collector::default());
+        let mut worker =
+            Worker { sink: engine.sink(), roots: &[], blob: Blob::default(), merged: &merged };
         let blob = Blob { display: "cut.txt".into(), ..Blob::default() };
         let mut reader = content;
         worker.scan_sized(&mut reader, at_open, |_| now, &blob).expect("scan");
         drop(worker);
-        sink.into_inner().expect("sink")
+        merged.into_inner().expect("merged")
     }
 
     #[test]

@@ -245,6 +245,7 @@ fn both_key_shapes_and_their_rules() {
 }
 
 #[test]
+#[cfg(unix)] // mkfifo
 fn fifos_are_skipped_not_opened() {
     let tree = Tree::new(&[("a.txt", &key(11))]);
     let fifo = tree.path().join("pipe");
@@ -377,6 +378,7 @@ fn color_is_off_unless_asked_or_a_terminal() {
 }
 
 #[test]
+#[cfg(unix)] // bash process substitution through /dev/fd
 fn a_named_pipe_on_the_command_line_is_read() {
     let script = format!(
         "exec '{}' scan <(printf 'company_id={}') --format json",

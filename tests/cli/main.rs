@@ -8,6 +8,7 @@ mod config;
 mod core;
 mod decode;
 mod git;
+#[cfg(unix)] // FIFOs, sockets, permissions, symlinks and byte-named files
 mod hostile;
 mod hygiene;
 mod recipes;

@@ -375,30 +375,6 @@ help = "Rotate it in the Acme console."
 }
 
 #[test]
-fn flags_override_the_file_and_the_file_overrides_defaults() {
-    use clap::Parser;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[scan]\nthreads = 3\nfail_on = \"high\"\nexclude = [\"a/\"]\n")
-        .unwrap();
-    let parse = |extra: &[&str]| {
-        let mut args = vec!["pkscan", "scan", "--config", config.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        let crate::cli::Command::Scan(scan) = crate::cli::Cli::parse_from(args).command else {
-            panic!("scan")
-        };
-        Options::from_scan_args(&scan).unwrap()
-    };
-    let from_file = parse(&[]);
-    assert_eq!((from_file.threads, from_file.fail_on), (3, Severity::High));
-    assert_eq!(from_file.exclude, ["a/"]);
-    assert_eq!(from_file.config_file.as_deref(), Some(config.as_path()));
-    let flagged = parse(&["-j", "1", "--fail-on", "low", "--exclude", "b/"]);
-    assert_eq!((flagged.threads, flagged.fail_on), (1, Severity::Low));
-    assert_eq!(flagged.exclude, ["a/", "b/"], "excludes add up");
-}
-
-#[test]
 fn init_refuses_to_overwrite_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let path = init(dir.path(), false).unwrap();

@@ -20,8 +20,8 @@ use anyhow::{bail, Context, Result};
 use gix::ObjectId;
 
 use crate::finding::CommitInfo;
+use crate::paths::display_path;
 use crate::scan::{Blob, Collector, Engine, Manifests};
-use crate::source::display_path;
 
 /// What `pkscan git` was asked to do, beside the shared [`crate::Options`].
 #[derive(Debug, Clone, Default)]
@@ -42,11 +42,11 @@ pub struct GitOptions {
 /// and, for history, whether it is partial (a shallow clone).
 pub(crate) fn scan(engine: &Engine<'_>, git: &GitOptions) -> Result<(Collector, Option<bool>)> {
     let repo = open(&git.repo)?;
-    let excludes = crate::source::fs::build_excludes(&engine.opts.exclude)?;
+    let excludes = crate::paths::build_excludes(&engine.opts.exclude)?;
     if git.staged {
-        let mut out = Collector::default();
-        staged::scan(&blobs::handle(&repo), engine, &excludes, &mut out)?;
-        return Ok((out, None));
+        let mut sink = engine.sink();
+        staged::scan(&blobs::handle(&repo), &mut sink, &excludes)?;
+        return Ok((sink.into_collected(), None));
     }
     let (out, partial) = history::scan(&repo, engine, git, &excludes)?;
     Ok((out, Some(partial)))
@@ -72,8 +72,7 @@ pub(crate) fn open(dir: &Path) -> Result<gix::ThreadSafeRepository> {
 
 /// A repository path (`/`-separated bytes) as findings show it: invalid UTF-8 as `\xNN`.
 pub(crate) fn path_text(path: &[u8]) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    display_path(Path::new(std::ffi::OsStr::from_bytes(path)))
+    crate::paths::display_bytes(path)
 }
 
 /// The blob description the engine scans a repository file under: every path is relative

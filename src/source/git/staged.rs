@@ -16,15 +16,14 @@ use ignore::gitignore::Gitignore;
 use imara_diff::{Algorithm, Diff, InternedInput};
 
 use crate::detect::asset;
-use crate::scan::{Blob, Collector, Engine};
-use crate::source::display_path;
+use crate::paths::display_path;
+use crate::scan::{Blob, Sink};
 
 /// Scans what the index adds on top of `HEAD`.
 pub(crate) fn scan(
     repo: &gix::Repository,
-    engine: &Engine<'_>,
+    sink: &mut Sink<'_>,
     excludes: &Gitignore,
-    out: &mut Collector,
 ) -> Result<()> {
     if repo.is_bare() {
         bail!(
@@ -65,45 +64,39 @@ pub(crate) fn scan(
             Some(id) => match read_blob(repo, id, &mut old_buf) {
                 Ok(()) => Some(old_buf.as_slice()),
                 Err(message) => {
-                    out.error(&path_text, message);
+                    sink.out.error(&path_text, message);
                     continue;
                 }
             },
             None => None,
         };
         if let Err(message) = read_blob(repo, &entry.id, &mut buf) {
-            out.error(&path_text, message);
+            sink.out.error(&path_text, message);
             continue;
         }
         let android = asset::PathTraits::of(&path_text).maybe_android.then(|| {
             asset::android_manifest_paths(&path_text).any(|path| manifests.contains(&path))
         });
         let blob = super::blob_at(&path_text, android);
-        if crate::source::guard::guarded(|| scan_added(engine, &blob, old_bytes, &buf, out))
-            .is_none()
-        {
-            out.error(&path_text, crate::source::guard::INTERNAL_ERROR);
+        if crate::source::guard::guarded(|| scan_added(sink, &blob, old_bytes, &buf)).is_none() {
+            sink.out.error(&path_text, crate::source::guard::INTERNAL_ERROR);
         }
     }
     Ok(())
 }
 
 /// Scans `new` as `blob` and keeps the findings on lines it adds to `old`.
-fn scan_added(
-    engine: &Engine<'_>,
-    blob: &Blob,
-    old: Option<&[u8]>,
-    new: &[u8],
-    out: &mut Collector,
-) {
+fn scan_added(sink: &mut Sink<'_>, blob: &Blob, old: Option<&[u8]>, new: &[u8]) {
     let path = &blob.display;
     let size = new.len() as u64;
-    if let Some(max) = engine.opts.max_file_size.filter(|&max| size > max) {
-        out.error(path, format!("skipped: {size} bytes is over --max-file-size ({max} bytes)"));
+    if let Some(max) = sink.opts().max_file_size.filter(|&max| size > max) {
+        let message = format!("skipped: {size} bytes is over --max-file-size ({max} bytes)");
+        sink.out.error(path, message);
         return;
     }
-    let before = out.findings.len();
-    engine.scan_bytes(new, blob, out);
+    let before = sink.out.findings.len();
+    sink.bytes(new, blob);
+    let out = &mut sink.out;
     out.files_scanned += 1;
     out.bytes_scanned += size;
     let Some(old) = old else {

@@ -133,7 +133,7 @@ impl Client {
             io::ErrorKind::ConnectionReset => "connection reset by the server".into(),
             io::ErrorKind::UnexpectedEof => "connection closed before the body was complete".into(),
             _ if started.elapsed() >= self.timeout => self.timed_out(),
-            _ => crate::source::fs::describe_io_error(err),
+            _ => crate::sanitize::describe_io_error(err),
         }
     }
 

@@ -24,7 +24,7 @@ use anyhow::{bail, Result};
 use url::Url;
 
 use crate::finding::{ScanError, Secret};
-use crate::scan::{Blob, Collector, Engine, Scratch};
+use crate::scan::{Blob, Collector, Sink};
 use fetch::{Client, Fetched, Reply};
 use links::{Kind, Reference, Via};
 use scope::Scope;
@@ -94,12 +94,16 @@ pub(crate) struct Crawl {
     pub unreachable: Vec<ScanError>,
 }
 
-/// Crawls from the start URLs and scans everything fetched.
-pub(crate) fn crawl(engine: &Engine<'_>, opts: &UrlOptions) -> Result<Crawl> {
+/// Crawls from the start URLs and hands everything fetched to a sink of its worker's,
+/// made by `new_sink`.
+pub(crate) fn crawl<'e>(
+    new_sink: &(dyn Fn() -> Sink<'e> + Sync),
+    opts: &UrlOptions,
+) -> Result<Crawl> {
     let starts = start_urls(&opts.urls)?;
     let parsed: Vec<Url> = starts.iter().filter_map(|s| s.url.clone()).collect();
     let crawler = Crawler {
-        engine,
+        new_sink,
         opts,
         scope: Scope::new(&parsed, &opts.allow_hosts)?,
         client: Client::new(opts),
@@ -346,8 +350,8 @@ fn host_of(url: &Url) -> String {
     format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
 }
 
-struct Crawler<'a, 'o> {
-    engine: &'a Engine<'o>,
+struct Crawler<'a, 'e> {
+    new_sink: &'a (dyn Fn() -> Sink<'e> + Sync),
     opts: &'a UrlOptions,
     scope: Scope,
     client: Client,
@@ -372,21 +376,20 @@ impl Crawler<'_, '_> {
 
     /// One worker: takes jobs until the queue is empty and nothing is in flight.
     fn work(&self) {
-        let mut scratch = Scratch::default();
-        let mut out = Collector::default();
+        let mut sink = (self.new_sink)();
         while let Some(job) = self.next_job() {
             // A job that panicked must still be finished, or the other workers would wait
             // for it forever; it becomes an error entry instead.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.process(&job, &mut scratch, &mut out)
+                self.process(&job, &mut sink)
             }));
             let (refs, found) = outcome.unwrap_or_else(|_| {
-                out.error(job.name(), "internal error while fetching or scanning this URL");
+                sink.out.error(job.name(), "internal error while fetching or scanning this URL");
                 (Vec::new(), None)
             });
             self.finish_job(&job, refs, found);
         }
-        self.collected.lock().unwrap_or_else(|p| p.into_inner()).merge(out);
+        self.collected.lock().unwrap_or_else(|p| p.into_inner()).merge(sink.into_collected());
     }
 
     fn next_job(&self) -> Option<Job> {
@@ -442,12 +445,7 @@ impl Crawler<'_, '_> {
 
     /// Requests a job's URL (hop by hop), scans the body and returns its references and,
     /// when a body was scanned, (bytes, findings).
-    fn process(
-        &self,
-        job: &Job,
-        scratch: &mut Scratch,
-        out: &mut Collector,
-    ) -> (Vec<Reference>, Option<(u64, u64)>) {
+    fn process(&self, job: &Job, sink: &mut Sink<'_>) -> (Vec<Reference>, Option<(u64, u64)>) {
         let mut chain = vec![job.url.clone()];
         loop {
             let url = chain.last().expect("the chain starts with the job's URL").clone();
@@ -463,18 +461,19 @@ impl Crawler<'_, '_> {
             let reply = match self.client.get(&url) {
                 Ok(reply) => reply,
                 Err(message) => {
-                    self.fail(job, &url, message, out);
+                    self.fail(job, &url, message, &mut sink.out);
                     return (Vec::new(), None);
                 }
             };
             match reply {
-                Reply::Body(fetched) => return self.scan_body(job, &url, fetched, scratch, out),
+                Reply::Body(fetched) => return self.scan_body(job, &url, fetched, sink),
                 Reply::Redirect { status, location } => match self.hop(&chain, &location) {
                     Hop::Follow(next) => chain.push(next),
                     Hop::Covered => return (Vec::new(), None),
                     Hop::Refused(why) => {
                         // Named by the URL that was referenced, which the chain starts from.
-                        self.fail(job, &job.url, format!("HTTP {status} redirect {why}"), out);
+                        let message = format!("HTTP {status} redirect {why}");
+                        self.fail(job, &job.url, message, &mut sink.out);
                         return (Vec::new(), None);
                     }
                 },
@@ -555,12 +554,11 @@ impl Crawler<'_, '_> {
         job: &Job,
         url: &Url,
         fetched: Fetched,
-        scratch: &mut Scratch,
-        out: &mut Collector,
+        sink: &mut Sink<'_>,
     ) -> (Vec<Reference>, Option<(u64, u64)>) {
         let name = url.to_string();
         if let Some(problem) = &fetched.problem {
-            out.error(&name, problem);
+            sink.out.error(&name, problem);
         }
         let blob = Blob {
             display: name.clone(),
@@ -569,14 +567,16 @@ impl Crawler<'_, '_> {
             served: true,
             ..Blob::default()
         };
-        let findings_before = out.findings.len();
+        let findings_before = sink.out.findings.len();
         let mut body = fetched.body.as_slice();
-        match self.engine.scan_file(&mut body, &blob, scratch, out) {
+        let scanned = sink.file(&mut body, &blob);
+        let out = &mut sink.out;
+        match scanned {
             Ok(bytes) => {
                 out.files_scanned += 1;
                 out.bytes_scanned += bytes;
             }
-            Err(err) => out.error(&name, crate::source::fs::describe_io_error(&err)),
+            Err(err) => out.error(&name, crate::sanitize::describe_io_error(&err)),
         }
         let found = (fetched.body.len() as u64, (out.findings.len() - findings_before) as u64);
         (self.references(job, url, &fetched), Some(found))

@@ -10,7 +10,10 @@
 //! zeros), and the caller learns that the file was cut short and reports it, as the
 //! `read` path does. A SIGBUS anywhere else goes to the handler that was there before.
 //!
-//! This is the crate's only unsafe code.
+//! Linux only: the handler reads the faulting address from Linux's `siginfo` and saves
+//! `errno` through glibc's `__errno_location`. The handler is process-wide and installed
+//! by the first map (documented on `pkscan::scan`); `--no-mmap` (`Options::mmap = false`) means it
+//! is never installed. This is the crate's only unsafe code.
 #![allow(unsafe_code)]
 
 use std::cell::Cell;
