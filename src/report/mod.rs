@@ -4,13 +4,14 @@
 
 pub mod github;
 pub mod json;
+pub mod keys;
 pub mod rules;
 pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};
 
-use crate::finding::{Finding, Report, Severity, VerificationStatus};
+use crate::finding::{Finding, Report, Secret, Severity, VerificationStatus};
 use crate::rules::{KeyRule, Rule};
 
 /// The outcome of a run, mapped to the process exit code in one place.
@@ -59,10 +60,15 @@ pub struct PrintOptions {
 impl PrintOptions {
     /// The key as this run may show it.
     pub fn secret_text(&self, finding: &Finding) -> String {
+        self.key_text(&finding.secret)
+    }
+
+    /// A secret as this run may show it: redacted unless `--show-secrets`.
+    pub fn key_text(&self, secret: &Secret) -> String {
         if self.show_secrets {
-            finding.secret.expose().to_string()
+            secret.expose().to_string()
         } else {
-            finding.secret.redacted()
+            secret.redacted()
         }
     }
 

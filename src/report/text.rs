@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use colored::{ColoredString, Colorize};
 
-use crate::finding::{Finding, Report, Severity, Verification, VerificationStatus};
-use crate::report::{escape_control, PrintOptions};
+use crate::finding::{Finding, Key, Report, Severity, Verification, VerificationStatus};
+use crate::report::{escape_control, keys, PrintOptions};
 use crate::rules::Rule;
 
 pub fn print(
@@ -30,12 +30,12 @@ pub fn print(
             }
             writeln!(out, "{}", group.heading(&findings))?;
             writeln!(out)?;
-            print_files(&findings, rules, opts, out)?;
+            print_files(report, &findings, rules, opts, out)?;
             printed = true;
         }
     } else {
         let findings: Vec<&Finding> = report.findings.iter().collect();
-        print_files(&findings, rules, opts, out)?;
+        print_files(report, &findings, rules, opts, out)?;
         printed = !findings.is_empty();
     }
     if !report.errors.is_empty() {
@@ -47,14 +47,68 @@ pub fn print(
             writeln!(out, "  {}: {}", escape_control(&e.path), escape_control(&e.message))?;
         }
     }
-    if printed || !report.errors.is_empty() {
+    if !report.keys.is_empty() {
+        if printed || !report.errors.is_empty() {
+            writeln!(out)?;
+        }
+        print_keys(report, opts, out)?;
+    }
+    if printed || !report.errors.is_empty() || !report.keys.is_empty() {
         writeln!(out)?;
     }
     writeln!(out, "{}", summary_line(report))
 }
 
+/// One line per key, most severe first: what to act on, at the bottom where it is seen.
+fn print_keys(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", "Keys (one line each, most severe first):".bold())?;
+    for key in &report.keys {
+        writeln!(out, "{}", key_line(report, key, opts))?;
+    }
+    Ok(())
+}
+
+/// `pk_3f9a…4b  CRITICAL  live · 2 places: a.html:3, b.js:1 · introduced 2024-01-02 in
+/// 3f9a0c1d2e4b, removed 2024-03-01 in 0c1d2e4b5a69 · still on refs/tags/v1.2.0`.
+fn key_line(report: &Report, key: &Key, opts: &PrintOptions) -> String {
+    let findings = keys::findings_of(report, key);
+    let status = match (&key.verification, key.rules.as_slice()) {
+        (Some(v), _) => v.status.as_str(),
+        (None, [only]) if only == crate::rules::KeyRule::Placeholder.id() => "placeholder",
+        (None, _) => "not verified",
+    };
+    let places = keys::distinct_places(&findings);
+    let mut line = format!(
+        "  {}  {}  {status} · {} {}: {}",
+        opts.key_text(&key.secret).cyan(),
+        severity_label(key.severity),
+        places,
+        if places == 1 { "place" } else { "places" },
+        keys::places(&findings)
+    );
+    if let Some(history) = &key.history {
+        let commit = |c: &crate::finding::CommitInfo| {
+            format!("{} in {}", c.date.get(..10).unwrap_or(&c.date), &c.id[..c.id.len().min(12)])
+        };
+        if let Some(introduced) = &history.introduced {
+            line.push_str(&format!(" · introduced {}", commit(introduced)));
+        }
+        match (&history.removed, history.in_head) {
+            (_, true) => line.push_str(" · still in HEAD"),
+            (Some(removed), false) => line.push_str(&format!(", removed {}", commit(removed))),
+            (None, false) => line.push_str(" · not in HEAD"),
+        }
+        if !history.refs.is_empty() {
+            let refs: Vec<String> = history.refs.iter().map(|r| escape_control(r)).collect();
+            line.push_str(&format!(" · still on {}", refs.join(", ")));
+        }
+    }
+    line
+}
+
 /// Findings grouped by file, in the order given, as ripgrep groups matches.
 fn print_files(
+    report: &Report,
     findings: &[&Finding],
     rules: &[Rule],
     opts: &PrintOptions,
@@ -69,7 +123,7 @@ fn print_files(
             writeln!(out, "{}", escape_control(&f.path).purple().bold())?;
             current = Some(&f.path);
         }
-        print_finding(f, rules, opts, out)?;
+        print_finding(report, f, rules, opts, out)?;
     }
     Ok(())
 }
@@ -129,6 +183,7 @@ impl VerifyGroup {
 }
 
 fn print_finding(
+    report: &Report,
     f: &Finding,
     rules: &[Rule],
     opts: &PrintOptions,
@@ -164,7 +219,11 @@ fn print_finding(
     if let Some(verification) = &f.verification {
         print_verification(f, verification, out)?;
     }
-    if let Some(rule) = rules.iter().find(|r| r.id == f.rule_id).filter(|r| !r.fix.is_empty()) {
+    if let Some(fix) = keys::public_key_fix(report, f) {
+        writeln!(out, "{indent}{} {}", "fix:".bold(), escape_control(&fix))?;
+    } else if let Some(rule) =
+        rules.iter().find(|r| r.id == f.rule_id).filter(|r| !r.fix.is_empty())
+    {
         writeln!(out, "{indent}{} {}", "fix:".bold(), escape_control(&rule.fix))?;
     }
     Ok(())
