@@ -118,7 +118,25 @@ fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
             }
         }
     }
+    warn_partial(opts, report);
     Ok(status)
+}
+
+/// A partial scan never looks like a clean one: when the report went elsewhere than a
+/// text summary on stdout (another format, or `--output`), its errors get a line here.
+fn warn_partial(opts: &Options, report: &pkscan::Report) {
+    let n = report.errors.len();
+    if n == 0 || (opts.format == pkscan::config::Format::Text && opts.output.is_none()) {
+        return;
+    }
+    #[allow(clippy::print_stderr)] // beside the report, which holds the details
+    {
+        eprintln!(
+            "pkscan: the scan is partial: {n} {} could not be read (listed in the report's \
+             errors); --strict makes this exit 2",
+            if n == 1 { "input" } else { "inputs" },
+        );
+    }
 }
 
 fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
