@@ -717,3 +717,33 @@ fn without_verify_no_socket_is_created() {
     // The control: with --verify the same tracing does see the connection attempt.
     assert!(traced(&["scan", "."], true).contains("connect("));
 }
+
+#[test]
+fn verify_names_the_public_key_over_the_one_seen() {
+    let k = key(520);
+    let stub = Stub::start(&[(&k, Reply::Account("XyZ789", "Acme"))]);
+    let html = format!(
+        "<script src=\"https://static.klaviyo.com/onsite/js/klaviyo.js?company_id=AbC123\"></script>\n\
+         <script>var c = {{ companyId: \"{k}\" }};</script>\n"
+    );
+    let tree = Tree::new(&[("site/index.html", &html)]);
+    let seen = tree.pkscan(&["scan", "--format", "json"]);
+    let seen = seen.expect_code(1).json();
+    let public = seen.keys[0].public_api_key.as_ref().unwrap();
+    assert_eq!((public.id.as_str(), public.source.as_str()), ("AbC123", "seen"));
+
+    let run = verify(&tree, &stub, &["scan", "--format", "json"]);
+    let report = run.expect_code(1).json();
+    assert_eq!(report.keys.len(), 1);
+    let entry = &report.keys[0];
+    let public = entry.public_api_key.as_ref().unwrap();
+    assert_eq!((public.id.as_str(), public.source.as_str()), ("XyZ789", "verify"));
+    assert_eq!(entry.verification.as_ref().unwrap()["status"], "live");
+    assert_eq!(
+        entry.public_keys_seen.iter().map(|s| (s.id.as_str(), s.line)).collect::<Vec<_>>(),
+        vec![("AbC123", 1)],
+        "what was seen is still listed"
+    );
+    assert_eq!(entry.fix[0], "Replace it with your public key XyZ789 in site/index.html:2.");
+    assert_redacted(&run, &[&k]);
+}
