@@ -25,6 +25,7 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -198,6 +199,7 @@ impl Options {
             FormatArg::Json => Format::Json,
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Github => Format::Github,
+            FormatArg::Html => Format::Html,
         };
         self.output = common.output.clone();
         self.show_secrets = common.show_secrets;

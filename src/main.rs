@@ -46,7 +46,15 @@ fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Scan(args) => {
             let opts = Options::from_scan_args(&args)?;
             let report = pkscan::scan(&opts)?;
-            emit(&opts, &report)
+            let paths: Vec<String> = opts
+                .paths
+                .iter()
+                .map(|p| match p.to_str() {
+                    Some("-") => "standard input".to_string(),
+                    _ => pkscan::source::display_path(p),
+                })
+                .collect();
+            emit(&opts, &report, format!("files in {}", paths.join(", ")))
         }
         Command::Git(args) => {
             let opts = Options::from_git_args(&args)?;
@@ -62,14 +70,15 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                     );
                 }
             }
-            emit(&opts, &report)
+            emit(&opts, &report, git_subject(&git))
         }
         Command::Url(args) => {
             let opts = Options::from_url_args(&args)?;
             let mut urls = pkscan::config::url_options(&args)?;
             urls.progress = io::stderr().is_terminal();
             let scan = pkscan::scan_urls(&opts, &urls)?;
-            let status = emit(&opts, &scan.report)?;
+            let status =
+                emit(&opts, &scan.report, format!("the site at {}", urls.urls.join(", ")))?;
             if scan.unreachable.is_empty() {
                 return Ok(status);
             }
@@ -88,14 +97,29 @@ fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
-/// Prints the report where the user asked and returns the status it implies.
-fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
+/// What `pkscan git` looked at, in words, for the reports that name it.
+fn git_subject(git: &pkscan::GitOptions) -> String {
+    let repo = pkscan::source::display_path(&git.repo);
+    if git.staged {
+        return format!("the staged change in {repo}");
+    }
+    match (&git.branch, &git.range) {
+        (_, Some(range)) => format!("the git history of {repo}, commits {range}"),
+        (Some(branch), None) => format!("the git history of {repo}, from {branch}"),
+        (None, None) => format!("the git history of {repo}, every ref"),
+    }
+}
+
+/// Prints the report where the user asked and returns the status it implies. `subject`
+/// says what was scanned, for the formats that name it.
+fn emit(opts: &Options, report: &pkscan::Report, subject: String) -> Result<ExitStatus> {
     let status = ExitStatus::of(report, opts.fail_on, opts.strict);
     let print_opts = PrintOptions {
         show_secrets: opts.show_secrets,
         color: false,
         fail_on: Some(opts.fail_on),
         root_uri: None,
+        subject: Some(subject),
     };
     let rules = opts.rules();
     match &opts.output {

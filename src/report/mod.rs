@@ -3,6 +3,7 @@
 //! and rules; they never decide what was found.
 
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod keys;
 pub mod rules;
@@ -55,6 +56,9 @@ pub struct PrintOptions {
     pub fail_on: Option<Severity>,
     /// Absolute directory that root-relative paths are relative to (SARIF's `%SRCROOT%`).
     pub root_uri: Option<String>,
+    /// What was scanned, in words (`git history of .`), for reports that name it in a
+    /// header (HTML). `None`: not named.
+    pub subject: Option<String>,
 }
 
 impl PrintOptions {
@@ -117,6 +121,7 @@ pub fn print(
         Format::Json => json::print(report, opts, out),
         Format::Sarif => sarif::print(report, rules, opts, out),
         Format::Github => github::print(report, opts, out),
+        Format::Html => html::print(report, rules, opts, out),
     }
 }
 
