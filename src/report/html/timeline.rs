@@ -1,12 +1,17 @@
 //! The exposure timeline: one time axis shared by every key of a run, and each key's
-//! span on it (introduced → removed from HEAD, or → the axis' end while HEAD or a ref
-//! still holds it), drawn as CSS-positioned bars. Dates come only from the report's
-//! commits, so the page is the same bytes for the same report. Outside history (`scan`,
-//! `url`) there is no axis: a key has no dates there.
+//! span on it (introduced → removed from HEAD, or → now while HEAD or a ref still holds
+//! it), drawn as CSS-positioned bars. Dates come only from the report's commits, so the
+//! page is the same bytes for the same report; the report has no "now", so the axis runs
+//! from its first date to its last over [`LAST_AT`] percent, and "now" is the right end.
+//! Outside history (`scan`, `url`) there is no axis: a key has no dates there.
 
 use std::io::{self, Write};
 
 use crate::finding::{CommitInfo, KeyHistory, Report};
+
+/// Where the report's last date sits on the axis, in percent; what is still exposed runs
+/// on to 100 ("now").
+const LAST_AT: f64 = 90.0;
 
 /// Days on the axis: Julian day numbers of the report's commit dates, as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +54,7 @@ impl Axis {
     /// Percent of the axis at `day`; a one-day axis is drawn as one full day.
     fn at(&self, day: i32) -> f64 {
         let span = (self.last - self.first).max(1) as f64;
-        ((day - self.first) as f64 / span * 100.0).clamp(0.0, 100.0)
+        ((day - self.first) as f64 / span * LAST_AT).clamp(0.0, LAST_AT)
     }
 
     /// Where `history` puts its key on this axis.
@@ -68,7 +73,8 @@ impl Axis {
         Span { bar, linger: linger_from.map(|from| (from, 100.0 - from)), open: history.in_head }
     }
 
-    /// A few dates along the axis: its ends and, over a longer span, three between.
+    /// A few dates along the axis: its ends and, over a longer span, three between; then
+    /// "now".
     pub(super) fn ticks(&self) -> Vec<(f64, String)> {
         let span = self.last - self.first;
         let steps = if span >= 8 { 4 } else { span.max(0) };
@@ -79,6 +85,7 @@ impl Axis {
             })
             .collect();
         ticks.dedup_by(|a, b| a.1 == b.1);
+        ticks.push((100.0, "now".to_string()));
         ticks
     }
 }
@@ -157,7 +164,7 @@ mod tests {
 
     #[test]
     fn spans_place_introduction_removal_and_refs_on_the_shared_axis() {
-        let axis = axis("2024-01-01", "2024-01-11");
+        let axis = axis("2024-01-01", "2024-01-10");
         let removed = KeyHistory {
             introduced: Some(commit("2024-01-02T10:00:00Z")),
             removed: Some(commit("2024-01-06T10:00:00Z")),
@@ -166,26 +173,28 @@ mod tests {
         };
         let span = axis.span(&removed);
         assert_eq!(span.bar, Some((10.0, 40.0)));
-        assert_eq!(span.linger, Some((50.0, 50.0)));
+        assert_eq!(span.linger, Some((50.0, 50.0)), "to now");
         assert!(!span.open);
         let in_head = KeyHistory { removed: None, in_head: true, refs: vec![], ..removed.clone() };
         assert_eq!(axis.span(&in_head), Span { bar: Some((10.0, 90.0)), linger: None, open: true });
-        let off_head = KeyHistory { removed: None, ..removed };
+        let off_head = KeyHistory { removed: None, ..removed.clone() };
         assert_eq!(axis.span(&off_head).bar, Some((10.0, 0.0)));
         assert_eq!(axis.span(&off_head).linger, Some((10.0, 90.0)));
+        let late = KeyHistory { removed: Some(commit("2024-01-10T23:00:00+02:00")), ..removed };
+        assert_eq!(axis.span(&late).bar, Some((10.0, 80.0)), "removed on the last date");
     }
 
     #[test]
     fn ticks_cover_the_axis_once_each() {
         let labels = |a: Axis| a.ticks().into_iter().map(|t| t.1).collect::<Vec<_>>();
-        assert_eq!(labels(axis("2024-01-01", "2024-01-01")), ["2024-01-01"]);
+        assert_eq!(labels(axis("2024-01-01", "2024-01-01")), ["2024-01-01", "now"]);
         assert_eq!(
             labels(axis("2024-01-01", "2024-01-03")),
-            ["2024-01-01", "2024-01-02", "2024-01-03"]
+            ["2024-01-01", "2024-01-02", "2024-01-03", "now"]
         );
         assert_eq!(
             labels(axis("2024-01-01", "2024-12-31")),
-            ["2024-01-01", "2024-04-01", "2024-07-01", "2024-09-30", "2024-12-31"]
+            ["2024-01-01", "2024-04-01", "2024-07-01", "2024-09-30", "2024-12-31", "now"]
         );
     }
 }
