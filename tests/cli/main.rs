@@ -9,6 +9,7 @@ mod core;
 mod decode;
 mod git;
 mod hostile;
+mod html;
 mod hygiene;
 mod keys;
 mod recipes;
