@@ -114,7 +114,7 @@ const PUBLIC_VALUE_REACH: usize = 48;
 const PUBLIC_KEY_LEN: usize = 6;
 
 /// Calls `found(start, end)` for every public key (site ID) whose value starts in
-/// `buf[from..until]` and sits in a public-key slot: the `company_id` forms, the onsite
+/// `buf[from..until]` of a buffer that names Klaviyo, and sits in a public-key slot: the `company_id` forms, the onsite
 /// path, the SDKs' `initialize`, `_learnq`'s `account` (not a track `token`). The value is
 /// 6 alphanumerics with a letter and a digit or capital (so `params`, `String` typed
 /// after `:` and `123456` are not taken for one), quoted, or after `=` or `/`.
@@ -127,7 +127,7 @@ pub fn for_each_public_key(
     let until = until.min(buf.len());
     // A name up to a reach before `from` can still lead to a value inside the range.
     let search_from = from.saturating_sub(PUBLIC_VALUE_REACH + 16);
-    if search_from >= until {
+    if search_from >= until || !mentions_klaviyo(buf) {
         return;
     }
     let mut last_end = 0;
@@ -156,6 +156,15 @@ pub fn for_each_public_key(
             at = end;
         }
     }
+}
+
+/// Whether `buf` names Klaviyo (`klaviyo`, `Klaviyo`, `KLAVIYO`) or its `_learnq` queue.
+/// A `company_id` elsewhere is someone else's; and this keeps the slot-name search, which
+/// costs more than the key search, off text that cannot hold a Klaviyo site ID.
+fn mentions_klaviyo(buf: &[u8]) -> bool {
+    [&b"laviyo"[..], b"LAVIYO", b"_learnq"]
+        .iter()
+        .any(|needle| memchr::memmem::find(buf, needle).is_some())
 }
 
 /// The shape and surroundings a site ID needs beyond its slot (see [`for_each_public_key`]).
@@ -428,23 +437,25 @@ mod tests {
             "Klaviyo.initialize('AbC123', applicationContext)",
             "_learnq.push(['account', 'AbC123']);",
         ] {
-            assert_eq!(public_keys_in(t), vec!["AbC123"], "{t}");
+            let t = format!("{t}\n<!-- klaviyo -->");
+            assert_eq!(public_keys_in(&t), vec!["AbC123"], "{t}");
         }
     }
 
     #[test]
     fn no_public_key_outside_slots_or_of_another_shape() {
         for t in [
-            "site_id = 'AbC123'",
-            "companyId: String",
-            "company_id = params[:id]",
-            "company_id=123456",
-            "company_id=abcdef",
-            "company_id='AbC1234'",
-            "company_id=pk_AbC123_0f",
-            "{\"token\": \"AbC123\", \"event\": \"x\"}",
+            "site_id = 'AbC123' // klaviyo",
+            "companyId: String // klaviyo",
+            "company_id = params[:id] // klaviyo",
+            "company_id = 'AbC123' // no mention of whose",
+            "company_id=123456 // klaviyo",
+            "company_id=abcdef // klaviyo",
+            "company_id='AbC1234' // klaviyo",
+            "company_id=pk_AbC123_0f // klaviyo",
+            "{\"token\": \"AbC123\", \"event\": \"x\"} // klaviyo",
             "{\"account\": \"AbC123\"}",
-            "company_id = Ab1.id",
+            "company_id = Ab1.id // klaviyo",
         ] {
             assert_eq!(public_keys_in(t), Vec::<&str>::new(), "{t}");
         }

@@ -33,6 +33,11 @@ pub fn build(report: &mut Report, exposures: Option<&HashMap<Secret, Exposure>>)
     report.keys = keys;
 }
 
+/// Whether a finding is of a built-in rule, and so of a key.
+pub fn is_key_finding(finding: &Finding) -> bool {
+    key_rule(finding).is_some()
+}
+
 /// The built-in rule of a finding; `None` for custom rules, which are no keys.
 fn key_rule(finding: &Finding) -> Option<KeyRule> {
     KeyRule::ALL.into_iter().find(|rule| rule.id() == finding.rule_id)
@@ -218,4 +223,42 @@ fn fix_steps(key: &Key, findings: &[&Finding]) -> Vec<String> {
         key.secret.redacted()
     ));
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Verification;
+
+    fn seen(id: &str) -> PublicKeySeen {
+        PublicKeySeen { id: id.into(), path: "a.html".into(), line: 1 }
+    }
+
+    fn verified(status: VerificationStatus, public: Option<&str>) -> Verification {
+        Verification {
+            status,
+            public_api_key: public.map(str::to_string),
+            account_id: None,
+            account_name: None,
+            checked_at: String::new(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_public_key_comes_from_verify_then_from_the_only_one_seen() {
+        let from = |v: Option<&Verification>, s: &[PublicKeySeen]| {
+            public_api_key(v, s).map(|p| (p.id, p.source))
+        };
+        let live = verified(VerificationStatus::Live, Some("XyZ789"));
+        let one = [seen("AbC123")];
+        let two = [seen("AbC123"), seen("XyZ789")];
+        assert_eq!(from(Some(&live), &one), Some(("XyZ789".into(), PublicKeySource::Verify)));
+        assert_eq!(from(Some(&live), &[]), Some(("XyZ789".into(), PublicKeySource::Verify)));
+        assert_eq!(from(None, &one), Some(("AbC123".into(), PublicKeySource::Seen)));
+        let unknown = verified(VerificationStatus::Unknown, None);
+        assert_eq!(from(Some(&unknown), &one), Some(("AbC123".into(), PublicKeySource::Seen)));
+        assert_eq!(from(None, &two), None);
+        assert_eq!(from(None, &[]), None);
+    }
 }

@@ -2,11 +2,12 @@
 //! its severity, rule, redacted key, the line around it and a one-line fix; then errors
 //! and a summary line. Colour is decided by the caller (`colored`'s override).
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use colored::{ColoredString, Colorize};
 
-use crate::finding::{Finding, Key, Report, Severity, Verification, VerificationStatus};
+use crate::finding::{Finding, Key, Report, Secret, Severity, Verification, VerificationStatus};
 use crate::report::{escape_control, keys, PrintOptions};
 use crate::rules::Rule;
 
@@ -62,29 +63,34 @@ pub fn print(
 /// One line per key, most severe first: what to act on, at the bottom where it is seen.
 fn print_keys(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", "Keys (one line each, most severe first):".bold())?;
+    // Grouped once: a report can hold thousands of findings and keys.
+    let mut by_key: HashMap<&Secret, Vec<&Finding>> = HashMap::new();
+    for finding in report.findings.iter().filter(|f| keys::is_key_finding(f)) {
+        by_key.entry(&finding.secret).or_default().push(finding);
+    }
     for key in &report.keys {
-        writeln!(out, "{}", key_line(report, key, opts))?;
+        let findings = by_key.get(&key.secret).map_or(&[][..], Vec::as_slice);
+        writeln!(out, "{}", key_line(key, findings, opts))?;
     }
     Ok(())
 }
 
 /// `pk_3f9a…4b  CRITICAL  live · 2 places: a.html:3, b.js:1 · introduced 2024-01-02 in
 /// 3f9a0c1d2e4b, removed 2024-03-01 in 0c1d2e4b5a69 · still on refs/tags/v1.2.0`.
-fn key_line(report: &Report, key: &Key, opts: &PrintOptions) -> String {
-    let findings = keys::findings_of(report, key);
+fn key_line(key: &Key, findings: &[&Finding], opts: &PrintOptions) -> String {
     let status = match (&key.verification, key.rules.as_slice()) {
         (Some(v), _) => v.status.as_str(),
         (None, [only]) if only == crate::rules::KeyRule::Placeholder.id() => "placeholder",
         (None, _) => "not verified",
     };
-    let places = keys::distinct_places(&findings);
+    let places = keys::distinct_places(findings);
     let mut line = format!(
         "  {}  {}  {status} · {} {}: {}",
         opts.key_text(&key.secret).cyan(),
         severity_label(key.severity),
         places,
         if places == 1 { "place" } else { "places" },
-        keys::places(&findings)
+        keys::places(findings)
     );
     if let Some(history) = &key.history {
         let commit = |c: &crate::finding::CommitInfo| {

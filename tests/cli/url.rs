@@ -498,6 +498,10 @@ fn an_unreachable_start_url_fails_the_run_after_the_rest_is_reported() {
     let (line, column) = at(&page, &key(20));
     assert_eq!(report.places(), vec![(site.url("/"), line, column, ASSET.to_string())]);
     assert_eq!(report.summary.allowed, 1);
+    assert_eq!(report.keys.len(), 1, "the allowed key is no key of the report");
+    let entry = &report.keys[0];
+    assert_eq!((entry.rules.as_slice(), entry.in_head), (&[ASSET.to_string()][..], None));
+    assert_eq!(entry.findings, vec![report.findings[0].fingerprint.clone()]);
     assert_eq!(
         report.errors.iter().map(|e| (e.path.clone(), e.message.clone())).collect::<Vec<_>>(),
         vec![(dead.clone(), "connection refused".to_string())]

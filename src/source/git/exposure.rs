@@ -3,8 +3,10 @@
 //!
 //! No second pass over history: a tree can only hold a key at a path where the walk saw a
 //! flagged blob introduced, so a tree is asked only about those paths (a few tree reads
-//! each), and only for ref tips, HEAD, and the first-parent commits whose recorded changes
-//! (introductions and [`Change`]s) touch one of those paths. A clean history costs nothing.
+//! each), and only for ref tips, HEAD, and the first parents of the first-parent commits
+//! whose recorded changes (introductions and the walk's `Change`s) touch one of those
+//! paths. A clean history asks nothing. This module does not decide which commit
+//! introduced a finding (`attribute` does); it only orders a key's introducing commits.
 
 use std::collections::{HashMap, HashSet};
 
