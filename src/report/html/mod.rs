@@ -17,7 +17,7 @@ use std::io::{self, Write};
 
 use crate::finding::{Finding, Report, Severity, VerificationStatus};
 use crate::report::{keys, text::human_bytes, PrintOptions};
-use crate::rules::{KeyRule, Rule};
+use crate::rules::Rule;
 
 use escape::Text;
 use timeline::Axis;
@@ -241,7 +241,7 @@ impl Page<'_> {
     /// Findings of the config's `[[rule]]`s: no Klaviyo keys, so no cards.
     fn custom_findings(&self, out: &mut dyn Write) -> io::Result<()> {
         let custom: Vec<&Finding> =
-            self.report.findings.iter().filter(|f| !is_builtin(&f.rule_id)).collect();
+            self.report.findings.iter().filter(|f| !keys::is_key_finding(f)).collect();
         if custom.is_empty() {
             return Ok(());
         }
@@ -293,8 +293,4 @@ impl Page<'_> {
             if self.opts.show_secrets { "shown in full (--show-secrets)" } else { "redacted" }
         )
     }
-}
-
-fn is_builtin(rule_id: &str) -> bool {
-    KeyRule::ALL.iter().any(|r| r.id() == rule_id)
 }
