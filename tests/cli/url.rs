@@ -729,3 +729,28 @@ fn the_text_report_counts_requested_and_skipped_urls() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_html_report_names_the_site_and_shows_urls_as_text() {
+    let k = key(71);
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![
+            ("/", ok("text/html", "<script src=\"/app.js?v=<2>\"></script>\n")),
+            ("/app.js?v=%3C2%3E", ok("text/javascript", format!("var k='{k}';\n"))),
+        ]),
+    );
+    let (run, _) = pkscan(&["url", &site.url("/"), "--format", "html"], "");
+    let page = run.expect_code(1).stdout();
+    crate::html::assert_self_contained(&page);
+    assert!(!page.contains(&k[3..]), "no full key");
+    for expected in [
+        format!("<p class=\"subject\">the site at {}</p>", site.url("/")),
+        format!("<td class=\"path\">{}</td>", site.url("/app.js?v=%3C2%3E")),
+        "<p class=\"exposure\">Served by the site as fetched.".to_string(),
+        "2 URLs requested, 0 skipped".to_string(),
+    ] {
+        assert!(page.contains(&expected), "{expected}\n--- in\n{page}");
+    }
+    assert_eq!(page.matches("<article class=\"card ").count(), 1);
+}
