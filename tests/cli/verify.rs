@@ -747,3 +747,27 @@ fn verify_names_the_public_key_over_the_one_seen() {
     assert_eq!(entry.fix[0], "Replace it with your public key XyZ789 in site/index.html:2.");
     assert_redacted(&run, &[&k]);
 }
+
+#[test]
+fn the_html_report_counts_keys_by_status_and_names_the_public_key() {
+    let m = Mimic::new();
+    let run = verify(&m.tree, &m.stub, &["scan", "--format", "html"]);
+    run.expect_code(1);
+    assert_redacted(&run, &m.key_refs());
+    let page = run.stdout();
+    crate::html::assert_self_contained(&page);
+    for expected in [
+        "<li class=\"tile status-live\"><b>4</b> live</li>",
+        "<li class=\"tile status-unknown\"><b>3</b> unknown (treat as live)</li>",
+        "<li class=\"tile status-invalid\"><b>2</b> invalid</li>",
+        "<li class=\"tile status-unverified\"><b>1</b> not verified</li>",
+        "<span class=\"badge status-unverified\">placeholder</span>",
+        "<p class=\"verify\">Klaviyo said <b>live</b>: Klaviyo accepted the key (HTTP 200); \
+         account Acme Inc (AbC123)",
+        "Public key to use: <code>AbC123</code> (as Klaviyo names it for this key's account)",
+    ] {
+        assert!(page.contains(expected), "{expected}\n--- in\n{page}");
+    }
+    assert!(page.contains("Keys checked with Klaviyo at 20"), "{page}");
+    assert_eq!(page.matches("<article class=\"card ").count(), 10);
+}
