@@ -80,8 +80,9 @@ pub(crate) fn shop() -> Repo {
 }
 
 /// Hostile names: files named as markup, a non-UTF-8 name, and (in the history) a commit
-/// message that tries to close the page's elements and an author with quotes and an
-/// ampersand (git itself drops `<` and `>` from names).
+/// message that tries to close the page's elements (and quotes a key, which is not
+/// scanned there but still redacted) and an author with quotes and an ampersand (git
+/// itself drops `<` and `>` from names).
 pub(crate) fn hostile() -> Repo {
     let repo = Repo::new();
     let files = [
@@ -102,7 +103,7 @@ pub(crate) fn hostile() -> Repo {
         "--author",
         "Mallory \"Eve\" & co <eve@example.com>",
         "-m",
-        "</script><script>alert(3)</script><img src=x onerror=alert(4)>",
+        &format!("</script><script>alert(3)</script><img src=x onerror=alert(4)> {}", key(707)),
     ]);
     repo
 }
@@ -229,7 +230,7 @@ fn the_same_report_is_the_same_bytes_at_any_thread_count() {
 #[test]
 fn hostile_names_messages_and_authors_stay_text() {
     let repo = hostile();
-    let seeds = [702, 703, 704, 705];
+    let seeds = [702, 703, 704, 705, 707];
     for command in ["scan", "git"] {
         let page = html(repo.path(), &[command]);
         assert_self_contained(&page);
@@ -246,10 +247,12 @@ fn hostile_names_messages_and_authors_stay_text() {
         assert!(!page.contains('\u{1b}') && !page.contains('\u{202e}'), "{command}");
     }
     let page = html(repo.path(), &["git"]);
-    assert!(page.contains(
-        "<q>&lt;/script&gt;&lt;script&gt;alert(3)&lt;/script&gt;&lt;img src=x \
-         onerror=alert(4)&gt;</q>"
-    ));
+    let message = format!(
+        "<q>&lt;/script&gt;&lt;script&gt;alert(3)&lt;/script&gt;&lt;img src=x onerror=alert(4)&gt; \
+         {}</q>",
+        redacted(&key(707))
+    );
+    assert!(page.contains(&message), "{page}");
     assert!(page.contains("by Mallory &quot;Eve&quot; &amp; co:"), "{page}");
 }
 
@@ -384,7 +387,7 @@ fn reports_render_in_a_real_browser() {
         std::fs::write(&file, html(hostile.path(), &[command])).unwrap();
         let dom = render(&browser, &file, None);
         let dates: &[&str] = if command == "git" { &["2020-01-01"] } else { &[] };
-        check_rendered(&dom, 4, dates, &[702, 703, 704, 705]);
+        check_rendered(&dom, 4, dates, &[702, 703, 704, 705, 707]);
         assert!(dom.contains("&lt;img src=x onerror=alert(1)&gt;.js"), "{dom}");
     }
 }
