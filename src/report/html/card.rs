@@ -49,7 +49,7 @@ pub(super) fn write(
     places_table(page, findings, false, out)?;
     writeln!(out, "<h3>What to do</h3>\n<ol class=\"fix\">")?;
     for step in &key.fix {
-        writeln!(out, "<li>{}</li>", page.text(step))?;
+        writeln!(out, "<li>{}</li>", page.name(step))?;
     }
     writeln!(out, "</ol>\n</article>")
 }
@@ -114,7 +114,7 @@ fn exposure(page: &Page<'_>, key: &Key, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</p>")?;
     if !history.refs.is_empty() {
         let refs: Vec<String> =
-            history.refs.iter().map(|r| format!("<code>{}</code>", page.text(r))).collect();
+            history.refs.iter().map(|r| format!("<code>{}</code>", page.name(r))).collect();
         writeln!(out, "<p class=\"refs\">Still handed out by {}</p>", refs.join(" "))?;
     }
     if let Some(axis) = &page.axis {
@@ -158,7 +158,7 @@ fn public_key(page: &Page<'_>, key: &Key, out: &mut dyn Write) -> io::Result<()>
         key.public_keys_seen
             .iter()
             .find(|s| s.id == id)
-            .map(|s| format!("{}:{}", page.text(&s.path), s.line))
+            .map(|s| format!("{}:{}", page.name(&s.path), s.line))
     };
     if let Some(public) = &key.public_api_key {
         let from = match (public.source, seen_at(&public.id)) {
@@ -177,7 +177,7 @@ fn public_key(page: &Page<'_>, key: &Key, out: &mut dyn Write) -> io::Result<()>
             .public_keys_seen
             .iter()
             .map(|s| {
-                format!("<code>{}</code> at {}:{}", page.text(&s.id), page.text(&s.path), s.line)
+                format!("<code>{}</code> at {}:{}", page.text(&s.id), page.name(&s.path), s.line)
             })
             .collect();
         writeln!(
@@ -213,7 +213,7 @@ pub(super) fn places_table(
             out,
             "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"rule\">{}",
-            page.text(&f.path),
+            page.name(&f.path),
             f.line,
             f.column,
             page.text(&f.rule_id)

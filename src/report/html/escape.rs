@@ -2,7 +2,8 @@
 //! attribute value: the five HTML specials become entities, control characters become the
 //! same visible escapes as in the text report (`\n`, `\x1b`), and bidirectional controls
 //! (which can make a file name read backwards) become `\u{202e}`-style escapes. Keys are
-//! redacted here too, so a key in a commit message or a file name never reaches the page.
+//! redacted here too, so a key quoted in a commit message never reaches the page (paths,
+//! as in every format, are printed as they are: the caller says which text is a name).
 //! Not a sanitizer of HTML: nothing from the scan is ever emitted as markup.
 
 use std::fmt::{self, Write as _};

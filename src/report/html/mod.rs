@@ -59,6 +59,13 @@ impl Page<'_> {
         Text::new(text, self.opts.show_secrets)
     }
 
+    /// A path or ref name, or text made of them (the fix steps), escaped but printed as it
+    /// is, as in every format: names are not scanned, and a path must lead back to its
+    /// file (docs/bad-input.md, "Keys in names").
+    fn name(&self, text: &str) -> Text {
+        Text::new(text, true)
+    }
+
     fn subject(&self) -> Text {
         self.text(self.opts.subject.as_deref().unwrap_or("(not named)"))
     }
@@ -278,7 +285,7 @@ impl Page<'_> {
             writeln!(
                 out,
                 "<tr><td class=\"path\">{}</td><td>{}</td></tr>",
-                self.text(&e.path),
+                self.name(&e.path),
                 self.text(&e.message)
             )?;
         }
