@@ -217,6 +217,14 @@ fn a_history_report_has_a_card_per_key_with_its_exposure_and_places() {
     assert!(kept_card.contains(open), "{kept_card}");
 }
 
+/// The page's body, for review: what a person reads of the shop's history.
+#[test]
+fn html_body_snapshot() {
+    let page = html(shop().path(), &["git"]);
+    let body = &page[page.find("<body>").unwrap()..];
+    insta::assert_snapshot!(body);
+}
+
 #[test]
 fn the_same_report_is_the_same_bytes_at_any_thread_count() {
     let repo = shop();
