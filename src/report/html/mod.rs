@@ -13,9 +13,10 @@ mod card;
 mod escape;
 mod timeline;
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::finding::{Finding, Report, Severity, VerificationStatus};
+use crate::finding::{Finding, Report, Secret, Severity, VerificationStatus};
 use crate::report::{keys, text::human_bytes, PrintOptions};
 use crate::rules::Rule;
 
@@ -239,8 +240,14 @@ impl Page<'_> {
         if self.report.keys.is_empty() {
             writeln!(out, "<p class=\"empty\">No leaked keys found.</p>")?;
         }
+        // Grouped once: asking each key for its findings would be keys × findings.
+        let mut by_key: HashMap<&Secret, Vec<&Finding>> = HashMap::new();
+        for f in self.report.findings.iter().filter(|f| keys::is_key_finding(f)) {
+            by_key.entry(&f.secret).or_default().push(f);
+        }
         for (i, key) in self.report.keys.iter().enumerate() {
-            card::write(self, i + 1, key, &keys::findings_of(self.report, key), out)?;
+            let findings = by_key.get(&key.secret).map_or(&[][..], Vec::as_slice);
+            card::write(self, i + 1, key, findings, out)?;
         }
         writeln!(out, "</section>")
     }
