@@ -11,9 +11,11 @@ use crate::git::Repo;
 use crate::{key, Run, Tree};
 
 /// The fixture shop's keys: `MOVED` goes from a served script to the server's settings
-/// and off `main` (a tag keeps it); `KEPT` is still in HEAD.
+/// and off `main` (a tag keeps it); `KEPT` and `OPS` (in server config, so high) are
+/// still in HEAD.
 const MOVED: u64 = 700;
 const KEPT: u64 = 701;
+const OPS: u64 = 708;
 
 /// Writes (or deletes) files and commits them with the given author date.
 fn commit_on(repo: &Repo, date: &str, message: &str, files: &[(&str, Option<&str>)]) -> String {
@@ -69,6 +71,8 @@ pub(crate) fn shop() -> Repo {
         &[("static/js/cart.js", None), ("shop/settings.py", Some(&settings))],
     );
     repo.git(&["tag", "v1.4.0"]);
+    let env = format!("KLAVIYO_PRIVATE_KEY={}\n", key(OPS));
+    commit_on(&repo, "2024-04-15", "Deploy settings", &[("ops/production.env", Some(&env))]);
     commit_on(
         &repo,
         "2024-05-06",
@@ -175,14 +179,20 @@ fn a_history_report_has_a_card_per_key_with_its_exposure_and_places() {
     let repo = shop();
     let page = html(repo.path(), &["git"]);
     assert_self_contained(&page);
-    assert_no_full_key(&page, &[MOVED, KEPT]);
-    assert_eq!(count(&page, "<article class=\"card "), 2, "{page}");
-    // Both critical: sorted by secret_sha256, and each card in that order.
+    assert_no_full_key(&page, &[MOVED, KEPT, OPS]);
+    assert_eq!(count(&page, "<article class=\"card "), 3, "{page}");
+    assert_eq!(count(&page, "<article class=\"card sev-critical\""), 2, "critical first");
+    assert!(page.contains("<li class=\"tile sev-high\"><b>1</b> high</li>"), "{page}");
+    // Two critical: sorted by secret_sha256, and each card in that order.
     let (moved, kept) = (redacted(&key(MOVED)), redacted(&key(KEPT)));
     let first = page.find(&format!("<code class=\"key\">{moved}</code>")).unwrap();
     let second = page.find(&format!("<code class=\"key\">{kept}</code>")).unwrap();
+    let third = page.find(&format!("<code class=\"key\">{}</code>", redacted(&key(OPS)))).unwrap();
+    let sha = |seed| crate::git::sha256_hex(&key(seed));
+    assert_eq!(first < second, sha(MOVED) < sha(KEPT), "critical keys by secret_sha256");
+    assert!(first.max(second) < third, "high after critical");
     let card = |at: usize| &page[at..page[at..].find("</article>").unwrap() + at];
-    let (moved_card, kept_card) = (card(first), card(second));
+    let (moved_card, kept_card, ops_card) = (card(first), card(second), card(third));
     for (text, expected) in [
         (moved_card, "<span class=\"when\">Introduced</span> <time>2024-02-12</time>"),
         (moved_card, "→ <span class=\"when\">Removed</span> <time>2024-05-06</time>"),
@@ -200,15 +210,18 @@ fn a_history_report_has_a_card_per_key_with_its_exposure_and_places() {
         (kept_card, "<span class=\"when\">Introduced</span> <time>2024-03-04</time>"),
         (kept_card, "→ <span class=\"when\">now</span>: still in HEAD"),
         (kept_card, "<span class=\"badge exposed\">in HEAD</span>"),
+        (ops_card, "<span class=\"when\">Introduced</span> <time>2024-04-15</time>"),
+        (ops_card, "→ <span class=\"when\">now</span>: still in HEAD"),
+        (ops_card, "<td class=\"path\">ops/production.env</td><td class=\"num\">1</td>"),
     ] {
         assert!(text.contains(expected), "{expected}\n--- in\n{text}");
     }
     // One axis for the run: from the first introduction to the last commit.
     assert!(page.contains("History from 2024-02-12 to 2024-05-06"), "{page}");
-    // Its dates in the overview and on each card; the last one at 90 %, then "now".
-    assert_eq!(count(&page, "<span style=\"left:0.00%\">2024-02-12</span>"), 3, "{page}");
-    assert_eq!(count(&page, "<span style=\"left:90.00%\">2024-05-06</span>"), 3);
-    assert_eq!(count(&page, "<span style=\"left:100.00%\">now</span>"), 3);
+    // Its dates in the overview and on the three cards; the last one at 90 %, then "now".
+    assert_eq!(count(&page, "<span style=\"left:0.00%\">2024-02-12</span>"), 4, "{page}");
+    assert_eq!(count(&page, "<span style=\"left:90.00%\">2024-05-06</span>"), 4);
+    assert_eq!(count(&page, "<span style=\"left:100.00%\">now</span>"), 4);
     let solid_then_dashed = "<span class=\"bar\" style=\"left:0.00%;width:90.00%\"></span>\
                              <span class=\"linger\" style=\"left:90.00%;width:10.00%\"></span>";
     assert!(moved_card.contains(solid_then_dashed), "{moved_card}");
@@ -271,7 +284,7 @@ fn full_keys_only_with_show_secrets() {
     assert!(page.contains(&format!("<code class=\"key\">{}</code>", key(MOVED))));
     assert!(page.contains("secrets shown in full (--show-secrets)"));
     let hidden = html(repo.path(), &["scan"]);
-    assert_no_full_key(&hidden, &[MOVED, KEPT]);
+    assert_no_full_key(&hidden, &[MOVED, KEPT, OPS]);
 }
 
 #[test]
@@ -382,7 +395,8 @@ fn reports_render_in_a_real_browser() {
     let file = out.path().join("shop.html");
     std::fs::write(&file, html(shop.path(), &["git"])).unwrap();
     let dom = render(&browser, &file, None);
-    check_rendered(&dom, 2, &["2024-02-12", "2024-03-04", "2024-05-06"], &[MOVED, KEPT]);
+    let dates = ["2024-02-12", "2024-03-04", "2024-04-15", "2024-05-06"];
+    check_rendered(&dom, 3, &dates, &[MOVED, KEPT, OPS]);
     assert!(dom.contains("refs/tags/v1.4.0"));
     if let Some(png) = std::env::var_os("PKSCAN_HTML_SCREENSHOT") {
         // The README's picture: PKSCAN_HTML_SCREENSHOT=$PWD/docs/html-report.png.
