@@ -43,6 +43,7 @@ pub enum Command {
     /// hook): not unstaged edits, not lines already committed.
     ///
     /// Examples: pkscan git --format sarif --output pkscan.sarif
+    ///           pkscan git --format html --output history.html
     ///           pkscan git --range origin/main..HEAD
     ///           pkscan git --staged
     Git(GitArgs),
@@ -77,6 +78,7 @@ Examples:
                                                  SARIF for GitHub code scanning
   pkscan scan --format github                    annotations in a GitHub Actions log
   pkscan scan --format json --show-secrets       full keys, for rotating them
+  pkscan scan --format html --output report.html one page to read: a card per key
   pkscan scan --color never | less               plain text
   pkscan scan --fail-on critical --strict        exit 1 only on critical findings, exit 2
                                                  when anything could not be read
@@ -129,6 +131,7 @@ Examples:
   pkscan url --header 'Authorization: Basic …' https://staging.shop.example/
                                                  a site behind basic auth (values never shown)
   pkscan url --format sarif --output site.sarif https://shop.example/
+  pkscan url --format html --output site.html https://shop.example/
 ";
 
 /// `pkscan url`: start URLs, crawl bounds and HTTP settings.
@@ -223,7 +226,8 @@ pub struct GitArgs {
 #[derive(Debug, Args, Clone)]
 pub struct CommonArgs {
     /// Output format: text for people, json for programs, sarif for GitHub code scanning,
-    /// github for workflow annotations.
+    /// github for workflow annotations, html for one self-contained page to read or share
+    /// (e.g. --format html --output report.html).
     #[arg(long, value_enum, default_value_t = FormatArg::Text, help_heading = "Output")]
     pub format: FormatArg,
 
@@ -371,6 +375,7 @@ pub enum FormatArg {
     Json,
     Sarif,
     Github,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

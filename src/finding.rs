@@ -282,12 +282,90 @@ pub struct Summary {
     pub verification: Option<VerificationSummary>,
 }
 
+/// A public key (site ID: 6 alphanumerics) seen in a public-key slot, at its first place.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PublicKeySeen {
+    pub id: String,
+    pub path: String,
+    pub line: u64,
+}
+
+/// Where a key's replacement public key came from: Klaviyo's answer (authoritative) or
+/// the one public key the run saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicKeySource {
+    Verify,
+    Seen,
+}
+
+/// The public key to put where a private key was misplaced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicApiKey {
+    pub id: String,
+    pub source: PublicKeySource,
+}
+
+/// How a key sits in a repository's history (`git` only): computed from the trees the
+/// history walk read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyHistory {
+    /// The earliest commit that introduced the key at any of its paths (ancestry first,
+    /// then author date, then id).
+    pub introduced: Option<CommitInfo>,
+    /// When not in HEAD: the newest commit on HEAD's first-parent chain whose tree lacks
+    /// the key while its first parent's tree holds it.
+    pub removed: Option<CommitInfo>,
+    /// HEAD's tree holds the key at some path (false on an unborn HEAD).
+    pub in_head: bool,
+    /// Every ref (full name, sorted) whose tip commit's tree holds the key.
+    pub refs: Vec<String>,
+}
+
+/// What a history source learned about one key before findings are suppressed; the
+/// report's [`KeyHistory`] is made from it once the reported findings are known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Exposure {
+    pub in_head: bool,
+    pub removed: Option<CommitInfo>,
+    pub refs: Vec<String>,
+    /// Ids of the commits that introduced the key at some path, best first (each has no
+    /// other of the list after it among its ancestors; then author date, then id).
+    pub introductions: Vec<String>,
+}
+
+/// One leaked key: what a person acts on. One per distinct built-in key among the
+/// reported findings, sorted by severity (most severe first), then `secret_sha256`.
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub secret: Secret,
+    /// The highest of its findings' severities.
+    pub severity: Severity,
+    /// Its findings' rule ids, sorted and distinct.
+    pub rules: Vec<String>,
+    /// Its findings' fingerprints, in report order.
+    pub findings: Vec<String>,
+    /// `git` only.
+    pub history: Option<KeyHistory>,
+    pub public_api_key: Option<PublicApiKey>,
+    /// The same list on every key of a run: [`Report::public_keys_seen`].
+    pub public_keys_seen: Vec<PublicKeySeen>,
+    /// `--verify` only.
+    pub verification: Option<Verification>,
+    /// The steps, in order, that un-leak this key. Never holds the key itself.
+    pub fix: Vec<String>,
+}
+
 /// Everything a run found, sorted and counted, ready for a printer.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
     pub findings: Vec<Finding>,
     pub errors: Vec<ScanError>,
     pub summary: Summary,
+    /// One entry per leaked key, built from `findings` once they are final.
+    pub keys: Vec<Key>,
+    /// Public keys seen in public-key slots, each once at its first place, sorted by id.
+    pub public_keys_seen: Vec<PublicKeySeen>,
 }
 
 impl Report {

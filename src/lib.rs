@@ -117,6 +117,8 @@ fn finish_report(
             history_partial,
             ..finding::Summary::default()
         },
+        public_keys_seen: first_sightings(collected.public_keys),
+        ..Report::default()
     };
     report.finish();
     allow::suppress(&opts.allow, opts.baseline.as_ref(), &mut report);
@@ -124,8 +126,16 @@ fn finish_report(
     if let Some(verify) = &opts.verify {
         verify::apply(verify, &mut report);
     }
+    report::keys::build(&mut report, collected.exposures.as_ref());
     report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// Each public key once, at its first place in report order, sorted by id.
+fn first_sightings(mut seen: Vec<finding::PublicKeySeen>) -> Vec<finding::PublicKeySeen> {
+    seen.sort();
+    seen.dedup_by(|later, first| later.id == first.id);
+    seen
 }
 
 /// Scans one in-memory blob named `name` through the whole pipeline (decoding layers,

@@ -45,7 +45,15 @@ fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Scan(args) => {
             let opts = args.options()?;
             let report = pkscan::scan(&opts)?;
-            emit(&opts, &report)
+            let paths: Vec<String> = opts
+                .paths
+                .iter()
+                .map(|p| match p.to_str() {
+                    Some("-") => "standard input".to_string(),
+                    _ => pkscan::display_path(p),
+                })
+                .collect();
+            emit(&opts, &report, format!("files in {}", paths.join(", ")))
         }
         Command::Git(args) => {
             let opts = args.options()?;
@@ -61,14 +69,15 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                     );
                 }
             }
-            emit(&opts, &report)
+            emit(&opts, &report, git_subject(&git))
         }
         Command::Url(args) => {
             let opts = args.options()?;
             let mut urls = args.url_options()?;
             urls.progress = io::stderr().is_terminal();
             let scan = pkscan::scan_urls(&opts, &urls)?;
-            let status = emit(&opts, &scan.report)?;
+            let status =
+                emit(&opts, &scan.report, format!("the site at {}", urls.urls.join(", ")))?;
             if scan.unreachable.is_empty() {
                 return Ok(status);
             }
@@ -87,14 +96,29 @@ fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
-/// Prints the report where the user asked and returns the status it implies.
-fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
+/// What `pkscan git` looked at, in words, for the reports that name it.
+fn git_subject(git: &pkscan::GitOptions) -> String {
+    let repo = pkscan::display_path(&git.repo);
+    if git.staged {
+        return format!("the staged change in {repo}");
+    }
+    match (&git.branch, &git.range) {
+        (_, Some(range)) => format!("the git history of {repo}, commits {range}"),
+        (Some(branch), None) => format!("the git history of {repo}, from {branch}"),
+        (None, None) => format!("the git history of {repo}, every ref"),
+    }
+}
+
+/// Prints the report where the user asked and returns the status it implies. `subject`
+/// says what was scanned, for the formats that name it.
+fn emit(opts: &Options, report: &pkscan::Report, subject: String) -> Result<ExitStatus> {
     let status = ExitStatus::of(report, opts.fail_on, opts.strict);
     let print_opts = PrintOptions {
         show_secrets: opts.show_secrets,
         color: false,
         fail_on: Some(opts.fail_on),
         root_uri: None,
+        subject: Some(subject),
     };
     let rules = opts.rules();
     match &opts.output {
@@ -117,7 +141,25 @@ fn emit(opts: &Options, report: &pkscan::Report) -> Result<ExitStatus> {
             }
         }
     }
+    warn_partial(opts, report);
     Ok(status)
+}
+
+/// A partial scan never looks like a clean one: when the report went elsewhere than a
+/// text summary on stdout (another format, or `--output`), its errors get a line here.
+fn warn_partial(opts: &Options, report: &pkscan::Report) {
+    let n = report.errors.len();
+    if n == 0 || (opts.format == pkscan::Format::Text && opts.output.is_none()) {
+        return;
+    }
+    #[allow(clippy::print_stderr)] // beside the report, which holds the details
+    {
+        eprintln!(
+            "pkscan: the scan is partial: {n} {} could not be read (listed in the report's \
+             errors); --strict makes this exit 2",
+            if n == 1 { "input" } else { "inputs" },
+        );
+    }
 }
 
 fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {

@@ -4,6 +4,7 @@
 //! per worker so that no lock is taken on the hot path.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -14,7 +15,9 @@ use memchr::{memchr, memrchr};
 use crate::config::Options;
 use crate::decode::{self, View};
 use crate::detect::{self, asset, Candidate};
-use crate::finding::{CommitInfo, Finding, Layer, LineText, ScanError, Secret};
+use crate::finding::{
+    CommitInfo, Exposure, Finding, Layer, LineText, PublicKeySeen, ScanError, Secret,
+};
 use crate::lines::{char_boundary, position_after, LineCursor, Window};
 use crate::mmap::MapWindow;
 
@@ -92,12 +95,17 @@ pub(crate) struct Collector {
     pub bytes_scanned: u64,
     pub skipped: u64,
     pub allowed: u64,
+    /// Public keys seen in public-key slots, every sighting (the report keeps the first).
+    pub public_keys: Vec<PublicKeySeen>,
+    /// What a history source learned of each key; `None` outside history scans.
+    pub exposures: Option<HashMap<Secret, Exposure>>,
 }
 
 impl Collector {
     pub(crate) fn merge(&mut self, other: Collector) {
         self.findings.extend(other.findings);
         self.errors.extend(other.errors);
+        self.public_keys.extend(other.public_keys);
         self.files_scanned += other.files_scanned;
         self.bytes_scanned += other.bytes_scanned;
         self.skipped += other.skipped;
@@ -368,8 +376,48 @@ impl<'o> Engine<'o> {
         }
         self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
         candidates.sort_by_key(|c| c.start);
+        let mut sightings = Vec::new();
+        detect::classify::for_each_public_key(window.bytes, from, until, |start, end| {
+            sightings.push((start, end));
+        });
+        // The cursor only moves forward: keys and public keys are recorded in one order.
+        let mut sightings = sightings.into_iter().peekable();
         for candidate in candidates.drain(..) {
+            while let Some((start, end)) = sightings.next_if(|(start, _)| *start < candidate.start)
+            {
+                self.saw_public_key(window, start, end, cursor, blob, out);
+            }
             self.record(window, &candidate, cursor, blob, out);
+        }
+        for (start, end) in sightings {
+            self.saw_public_key(window, start, end, cursor, blob, out);
+        }
+    }
+
+    /// Notes a public key at `bytes[start..end]`, keeping only its first place per worker.
+    fn saw_public_key(
+        &self,
+        window: &Window<'_>,
+        start: usize,
+        end: usize,
+        cursor: &mut LineCursor,
+        blob: &Blob,
+        out: &mut Collector,
+    ) {
+        cursor.advance(window, window.base + start as u64);
+        let id = String::from_utf8_lossy(&window.bytes[start..end]);
+        let line = cursor.line;
+        match out.public_keys.iter_mut().find(|seen| seen.id == id) {
+            Some(seen) if (seen.path.as_str(), seen.line) <= (blob.display.as_str(), line) => {}
+            Some(seen) => {
+                seen.path.clone_from(&blob.display);
+                seen.line = line;
+            }
+            None => out.public_keys.push(PublicKeySeen {
+                id: id.into_owned(),
+                path: blob.display.clone(),
+                line,
+            }),
         }
     }
 

@@ -100,6 +100,7 @@ fn apply_common(opts: &mut Options, common: &CommonArgs) {
         FormatArg::Json => Format::Json,
         FormatArg::Sarif => Format::Sarif,
         FormatArg::Github => Format::Github,
+        FormatArg::Html => Format::Html,
     };
     opts.output = common.output.clone();
     opts.show_secrets = common.show_secrets;

@@ -93,6 +93,99 @@ fn slot_of(prefix: &[u8], window: &[u8]) -> Option<KeyRule> {
     None
 }
 
+/// Names that end right before a public key's value; the slot regexes then decide.
+static PUBLIC_SLOT_NAMES: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "company_id",
+            "company-id",
+            "companyid",
+            "__klkey",
+            "/onsite/js/",
+            "initialize",
+            "account",
+        ])
+        .expect("built-in patterns compile")
+});
+/// How far after a slot name its value is looked for.
+const PUBLIC_VALUE_REACH: usize = 48;
+/// A public key (site ID) is exactly this many ASCII alphanumerics.
+const PUBLIC_KEY_LEN: usize = 6;
+
+/// Calls `found(start, end)` for every public key (site ID) whose value starts in
+/// `buf[from..until]` of a buffer that names Klaviyo, and sits in a public-key slot: the `company_id` forms, the onsite
+/// path, the SDKs' `initialize`, `_learnq`'s `account` (not a track `token`). The value is
+/// 6 alphanumerics with a letter and a digit or capital (so `params`, `String` typed
+/// after `:` and `123456` are not taken for one), quoted, or after `=` or `/`.
+pub(crate) fn for_each_public_key(
+    buf: &[u8],
+    from: usize,
+    until: usize,
+    mut found: impl FnMut(usize, usize),
+) {
+    let until = until.min(buf.len());
+    // A name up to a reach before `from` can still lead to a value inside the range.
+    let search_from = from.saturating_sub(PUBLIC_VALUE_REACH + 16);
+    if search_from >= until || !mentions_klaviyo(buf) {
+        return;
+    }
+    let mut last_end = 0;
+    for hit in PUBLIC_SLOT_NAMES.find_iter(&buf[search_from..until]) {
+        let after = search_from + hit.end();
+        let reach = (after + PUBLIC_VALUE_REACH).min(buf.len());
+        let mut at = after;
+        while at < reach {
+            if !buf[at].is_ascii_alphanumeric() {
+                at += 1;
+                continue;
+            }
+            let end = buf[at..]
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .map_or(buf.len(), |n| at + n);
+            if (from..until).contains(&at)
+                && at >= last_end
+                && is_public_key_value(buf, at, end)
+                && matches!(slot(buf, at, end), Some((KeyRule::CompanyId | KeyRule::Account, _)))
+            {
+                found(at, end);
+                last_end = end;
+                break;
+            }
+            at = end;
+        }
+    }
+}
+
+/// Whether `buf` names Klaviyo (`klaviyo`, `Klaviyo`, `KLAVIYO`) or its `_learnq` queue.
+/// A `company_id` elsewhere is someone else's; and this keeps the slot-name search, which
+/// costs more than the key search, off text that cannot hold a Klaviyo site ID.
+fn mentions_klaviyo(buf: &[u8]) -> bool {
+    [&b"laviyo"[..], b"LAVIYO", b"_learnq"]
+        .iter()
+        .any(|needle| memchr::memmem::find(buf, needle).is_some())
+}
+
+/// The shape and surroundings a site ID needs beyond its slot (see [`for_each_public_key`]).
+fn is_public_key_value(buf: &[u8], start: usize, end: usize) -> bool {
+    let value = &buf[start..end];
+    let quoted_or_assigned =
+        start > 0 && matches!(buf[start - 1], b'"' | b'\'' | b'`' | b'=' | b'/');
+    let next = buf.get(end).copied();
+    let continues = match next {
+        Some(b'_' | b'(' | b'[' | b'-') => true,
+        Some(b'.') => buf.get(end + 1).is_some_and(|b| b.is_ascii_alphanumeric()),
+        _ => false,
+    };
+    value.len() == PUBLIC_KEY_LEN
+        && quoted_or_assigned
+        && !continues
+        && value.iter().any(u8::is_ascii_alphabetic)
+        && value.iter().any(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        && value.iter().any(|b| *b != value[0])
+}
+
 /// Applies the layers of `plan` to `input`, outermost first; returns the decoded bytes.
 fn apply<'a>(plan: &[Layer], input: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     if plan.is_empty() {
@@ -315,6 +408,49 @@ mod tests {
             "KLAVIYO_PUBLIC_KEY=KEY",
         ] {
             assert_eq!(slot_for(t), None, "{t}");
+        }
+    }
+
+    fn public_keys_in(text: &str) -> Vec<&str> {
+        let mut ids = Vec::new();
+        for_each_public_key(text.as_bytes(), 0, text.len(), |s, e| ids.push(&text[s..e]));
+        ids
+    }
+
+    #[test]
+    fn public_keys_in_their_slots() {
+        for t in [
+            "<script src=\"//static.klaviyo.com/onsite/js/klaviyo.js?company_id=AbC123\"></script>",
+            "//static.klaviyo.com/onsite/js/AbC123/klaviyo.js",
+            "https://a.klaviyo.com/client/events/?company_id=AbC123&x=1",
+            "window.__klKey = 'AbC123';",
+            r#"{"companyId": "AbC123"}"#,
+            "KLAVIYO_COMPANY_ID=AbC123",
+            "KlaviyoSDK().initialize(with: \"AbC123\")",
+            "Klaviyo.initialize('AbC123', applicationContext)",
+            "_learnq.push(['account', 'AbC123']);",
+        ] {
+            let t = format!("{t}\n<!-- klaviyo -->");
+            assert_eq!(public_keys_in(&t), vec!["AbC123"], "{t}");
+        }
+    }
+
+    #[test]
+    fn no_public_key_outside_slots_or_of_another_shape() {
+        for t in [
+            "site_id = 'AbC123' // klaviyo",
+            "companyId: String // klaviyo",
+            "company_id = params[:id] // klaviyo",
+            "company_id = 'AbC123' // no mention of whose",
+            "company_id=123456 // klaviyo",
+            "company_id=abcdef // klaviyo",
+            "company_id='AbC1234' // klaviyo",
+            "company_id=pk_AbC123_0f // klaviyo",
+            "{\"token\": \"AbC123\", \"event\": \"x\"} // klaviyo",
+            "{\"account\": \"AbC123\"}",
+            "company_id = Ab1.id // klaviyo",
+        ] {
+            assert_eq!(public_keys_in(t), Vec::<&str>::new(), "{t}");
         }
     }
 

@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{
-    CommitInfo, Finding, Layer, Report, ScanError, Severity, Summary, Verification,
+    CommitInfo, Finding, Key, KeyHistory, Layer, PublicApiKey, PublicKeySeen, Report, ScanError,
+    Severity, Summary, Verification,
 };
 use crate::report::PrintOptions;
 
@@ -18,6 +19,9 @@ pub(crate) struct JsonReport {
     pub version: u32,
     pub tool: JsonTool,
     pub findings: Vec<JsonFinding>,
+    /// One entry per leaked key (absent from reports of older versions).
+    #[serde(default)]
+    pub keys: Vec<JsonKey>,
     pub summary: Summary,
     pub errors: Vec<ScanError>,
 }
@@ -69,12 +73,49 @@ impl JsonFinding {
     }
 }
 
+/// A leaked key, as the contract's `keys` entries show it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct JsonKey {
+    pub secret: String,
+    pub secret_sha256: String,
+    pub severity: Severity,
+    pub rules: Vec<String>,
+    pub findings: Vec<String>,
+    /// `introduced`, `removed`, `in_head`, `refs`: in `git` reports only.
+    #[serde(flatten, skip_serializing_if = "Option::is_none", default)]
+    pub history: Option<KeyHistory>,
+    pub public_api_key: Option<PublicApiKey>,
+    pub public_keys_seen: Vec<PublicKeySeen>,
+    /// Present only when the run verified keys (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verification: Option<Verification>,
+    pub fix: Vec<String>,
+}
+
+impl JsonKey {
+    pub(crate) fn new(key: &Key, opts: &PrintOptions) -> JsonKey {
+        JsonKey {
+            secret: opts.key_text(&key.secret),
+            secret_sha256: key.secret.sha256_hex(),
+            severity: key.severity,
+            rules: key.rules.clone(),
+            findings: key.findings.clone(),
+            history: key.history.clone(),
+            public_api_key: key.public_api_key.clone(),
+            public_keys_seen: key.public_keys_seen.clone(),
+            verification: key.verification.clone(),
+            fix: key.fix.clone(),
+        }
+    }
+}
+
 impl JsonReport {
     pub(crate) fn new(report: &Report, opts: &PrintOptions) -> JsonReport {
         JsonReport {
             version: REPORT_VERSION,
             tool: JsonTool { name: "pkscan".into(), version: env!("CARGO_PKG_VERSION").into() },
             findings: report.findings.iter().map(|f| JsonFinding::new(f, opts)).collect(),
+            keys: report.keys.iter().map(|k| JsonKey::new(k, opts)).collect(),
             summary: report.summary.clone(),
             errors: report.errors.clone(),
         }

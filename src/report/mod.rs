@@ -3,14 +3,16 @@
 //! and rules; they never decide what was found.
 
 pub(crate) mod github;
+pub(crate) mod html;
 pub(crate) mod json;
+pub(crate) mod keys;
 pub(crate) mod rules;
 pub(crate) mod sarif;
 pub(crate) mod text;
 
 use std::io::{self, Write};
 
-use crate::finding::{Finding, Report, Severity, VerificationStatus};
+use crate::finding::{Finding, Report, Secret, Severity, VerificationStatus};
 use crate::rules::{KeyRule, Rule};
 use crate::sanitize::escape_control;
 
@@ -55,6 +57,7 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Html,
 }
 
 /// How printers render what they are given.
@@ -65,15 +68,23 @@ pub struct PrintOptions {
     pub fail_on: Option<Severity>,
     /// Absolute directory that root-relative paths are relative to (SARIF's `%SRCROOT%`).
     pub root_uri: Option<String>,
+    /// What was scanned, in words (`git history of .`), for reports that name it in a
+    /// header (HTML). `None`: not named.
+    pub subject: Option<String>,
 }
 
 impl PrintOptions {
     /// The key as this run may show it.
     pub fn secret_text(&self, finding: &Finding) -> String {
+        self.key_text(&finding.secret)
+    }
+
+    /// A secret as this run may show it: redacted unless `--show-secrets`.
+    pub fn key_text(&self, secret: &Secret) -> String {
         if self.show_secrets {
-            finding.secret.expose().to_string()
+            secret.expose().to_string()
         } else {
-            finding.secret.redacted()
+            secret.redacted()
         }
     }
 
@@ -124,6 +135,7 @@ pub fn print(
             writeln!(out)
         }
         Format::Github => github::print(report, opts, out),
+        Format::Html => html::print(report, rules, opts, out),
     }
 }
 

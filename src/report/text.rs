@@ -2,12 +2,13 @@
 //! its severity, rule, redacted key, the line around it and a one-line fix; then errors
 //! and a summary line. Colour is decided by the caller (`colored`'s override).
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use colored::{ColoredString, Colorize};
 
-use crate::finding::{Finding, Report, Severity, Verification, VerificationStatus};
-use crate::report::{escape_control, PrintOptions};
+use crate::finding::{Finding, Key, Report, Secret, Severity, Verification, VerificationStatus};
+use crate::report::{escape_control, keys, PrintOptions};
 use crate::rules::Rule;
 
 pub(crate) fn print(
@@ -30,12 +31,12 @@ pub(crate) fn print(
             }
             writeln!(out, "{}", group.heading(&findings))?;
             writeln!(out)?;
-            print_files(&findings, rules, opts, out)?;
+            print_files(report, &findings, rules, opts, out)?;
             printed = true;
         }
     } else {
         let findings: Vec<&Finding> = report.findings.iter().collect();
-        print_files(&findings, rules, opts, out)?;
+        print_files(report, &findings, rules, opts, out)?;
         printed = !findings.is_empty();
     }
     if !report.errors.is_empty() {
@@ -47,14 +48,73 @@ pub(crate) fn print(
             writeln!(out, "  {}: {}", escape_control(&e.path), escape_control(&e.message))?;
         }
     }
-    if printed || !report.errors.is_empty() {
+    if !report.keys.is_empty() {
+        if printed || !report.errors.is_empty() {
+            writeln!(out)?;
+        }
+        print_keys(report, opts, out)?;
+    }
+    if printed || !report.errors.is_empty() || !report.keys.is_empty() {
         writeln!(out)?;
     }
     writeln!(out, "{}", summary_line(report))
 }
 
+/// One line per key, most severe first: what to act on, at the bottom where it is seen.
+fn print_keys(report: &Report, opts: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", "Keys (one line each, most severe first):".bold())?;
+    // Grouped once: a report can hold thousands of findings and keys.
+    let mut by_key: HashMap<&Secret, Vec<&Finding>> = HashMap::new();
+    for finding in report.findings.iter().filter(|f| keys::is_key_finding(f)) {
+        by_key.entry(&finding.secret).or_default().push(finding);
+    }
+    for key in &report.keys {
+        let findings = by_key.get(&key.secret).map_or(&[][..], Vec::as_slice);
+        writeln!(out, "{}", key_line(key, findings, opts))?;
+    }
+    Ok(())
+}
+
+/// `pk_3f9a…4b  CRITICAL  live · 2 places: a.html:3, b.js:1 · introduced 2024-01-02 in
+/// 3f9a0c1d2e4b, removed 2024-03-01 in 0c1d2e4b5a69 · still on refs/tags/v1.2.0`.
+fn key_line(key: &Key, findings: &[&Finding], opts: &PrintOptions) -> String {
+    let status = match (&key.verification, key.rules.as_slice()) {
+        (Some(v), _) => v.status.as_str(),
+        (None, [only]) if only == crate::rules::KeyRule::Placeholder.id() => "placeholder",
+        (None, _) => "not verified",
+    };
+    let places = keys::distinct_places(findings);
+    let mut line = format!(
+        "  {}  {}  {status} · {} {}: {}",
+        opts.key_text(&key.secret).cyan(),
+        severity_label(key.severity),
+        places,
+        if places == 1 { "place" } else { "places" },
+        keys::places(findings)
+    );
+    if let Some(history) = &key.history {
+        let commit = |c: &crate::finding::CommitInfo| {
+            format!("{} in {}", c.date.get(..10).unwrap_or(&c.date), &c.id[..c.id.len().min(12)])
+        };
+        if let Some(introduced) = &history.introduced {
+            line.push_str(&format!(" · introduced {}", commit(introduced)));
+        }
+        match (&history.removed, history.in_head) {
+            (_, true) => line.push_str(" · still in HEAD"),
+            (Some(removed), false) => line.push_str(&format!(", removed {}", commit(removed))),
+            (None, false) => line.push_str(" · not in HEAD"),
+        }
+        if !history.refs.is_empty() {
+            let refs: Vec<String> = history.refs.iter().map(|r| escape_control(r)).collect();
+            line.push_str(&format!(" · still on {}", refs.join(", ")));
+        }
+    }
+    line
+}
+
 /// Findings grouped by file, in the order given, as ripgrep groups matches.
 fn print_files(
+    report: &Report,
     findings: &[&Finding],
     rules: &[Rule],
     opts: &PrintOptions,
@@ -69,7 +129,7 @@ fn print_files(
             writeln!(out, "{}", escape_control(&f.path).purple().bold())?;
             current = Some(&f.path);
         }
-        print_finding(f, rules, opts, out)?;
+        print_finding(report, f, rules, opts, out)?;
     }
     Ok(())
 }
@@ -129,6 +189,7 @@ impl VerifyGroup {
 }
 
 fn print_finding(
+    report: &Report,
     f: &Finding,
     rules: &[Rule],
     opts: &PrintOptions,
@@ -164,7 +225,11 @@ fn print_finding(
     if let Some(verification) = &f.verification {
         print_verification(f, verification, out)?;
     }
-    if let Some(rule) = rules.iter().find(|r| r.id == f.rule_id).filter(|r| !r.fix.is_empty()) {
+    if let Some(fix) = keys::public_key_fix(report, f) {
+        writeln!(out, "{indent}{} {}", "fix:".bold(), escape_control(&fix))?;
+    } else if let Some(rule) =
+        rules.iter().find(|r| r.id == f.rule_id).filter(|r| !r.fix.is_empty())
+    {
         writeln!(out, "{indent}{} {}", "fix:".bold(), escape_control(&rule.fix))?;
     }
     Ok(())
@@ -268,7 +333,7 @@ pub(crate) fn summary_line(report: &Report) -> String {
     line
 }
 
-fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

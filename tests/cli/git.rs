@@ -15,28 +15,28 @@ use crate::{key, newer_key, pkscan_in, JsonReport, Run, Tree};
 const EPOCH: u64 = 1_577_836_800;
 
 /// A repository in a temp dir, committed to with a clock that ticks an hour per commit.
-struct Repo {
+pub(crate) struct Repo {
     tree: Tree,
     clock: Cell<u64>,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         let repo = Repo { tree: Tree::new(&[]), clock: Cell::new(0) };
         repo.git(&["init", "-q", "-b", "main"]);
         repo
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.tree.path()
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         git_in(self.path(), args, self.clock.get())
     }
 
     /// Writes (or, for `None`, deletes) files, stages everything and commits; returns the id.
-    fn commit(&self, message: &str, files: &[(&str, Option<&str>)]) -> String {
+    pub(crate) fn commit(&self, message: &str, files: &[(&str, Option<&str>)]) -> String {
         self.stage(files);
         self.clock.set(self.clock.get() + 1);
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
@@ -55,11 +55,11 @@ impl Repo {
         self.git(&["add", "-A"]);
     }
 
-    fn head(&self) -> String {
+    pub(crate) fn head(&self) -> String {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 
-    fn pkscan(&self, args: &[&str]) -> Run {
+    pub(crate) fn pkscan(&self, args: &[&str]) -> Run {
         Run::new(pkscan_in(self.path(), args))
     }
 }
@@ -90,11 +90,11 @@ fn git_in(dir: &Path, args: &[&str], clock: u64) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn code(k: &str) -> String {
+pub(crate) fn code(k: &str) -> String {
     format!("import os\nAPI_KEY = \"{k}\"\n")
 }
 

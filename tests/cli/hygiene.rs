@@ -47,7 +47,7 @@ fn planted_tree() -> Tree {
 #[test]
 fn no_format_prints_a_planted_key() {
     let tree = planted_tree();
-    for format in ["text", "json", "sarif", "github"] {
+    for format in ["text", "json", "sarif", "github", "html"] {
         let run = tree.pkscan(&["scan", "--format", format]);
         run.expect_code(1);
         assert_no_key(&run, format);
@@ -101,7 +101,7 @@ fn git_history_output_holds_no_key() {
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "add config"]);
-    for format in ["text", "json", "sarif", "github"] {
+    for format in ["text", "json", "sarif", "github", "html"] {
         let run = tree.pkscan(&["git", "--format", format]);
         run.expect_code(1);
         assert_no_key(&run, &format!("git {format}"));
@@ -120,7 +120,7 @@ fn an_unreadable_file_is_an_error_without_its_content() {
     chmod(tree.path(), 0o755);
     chmod(&tree.path().join("ok.txt"), 0o644);
     chmod(&tree.path().join("locked.txt"), 0o000);
-    for format in ["text", "json", "sarif", "github"] {
+    for format in ["text", "json", "sarif", "github", "html"] {
         let run = pkscan_unprivileged(&tree, &["scan", "--format", format]);
         run.expect_code(1);
         assert!(run.stdout().contains("locked.txt"), "{format}: {}", run.stdout());
@@ -194,4 +194,7 @@ fn a_key_in_a_name_is_printed_as_the_path_and_not_reported() {
     assert_eq!(paths, [format!("{name_key}.txt")]);
     assert!(!run.stdout().contains(&content_key), "{}", run.stdout());
     assert!(!run.stdout().contains(&member_key), "a member without findings is not listed");
+    let html = tree.pkscan(&["scan", "--format", "html"]).stdout();
+    assert!(html.contains(&format!("<td class=\"path\">{name_key}.txt</td>")), "{html}");
+    assert!(!html.contains(&content_key), "{html}");
 }

@@ -10,7 +10,9 @@ mod decode;
 mod git;
 #[cfg(unix)] // FIFOs, sockets, permissions, symlinks and byte-named files
 mod hostile;
+mod html;
 mod hygiene;
+mod keys;
 mod recipes;
 mod url;
 mod verify;
@@ -181,8 +183,56 @@ pub struct JsonReport {
     pub version: u32,
     pub tool: JsonTool,
     pub findings: Vec<JsonFinding>,
+    pub keys: Vec<JsonKey>,
     pub summary: JsonSummary,
     pub errors: Vec<JsonError>,
+}
+
+/// A `keys` entry. The git fields are absent outside `git` (so `None` there); `removed`
+/// is also `None` when it is `null`.
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonKey {
+    pub secret: String,
+    pub secret_sha256: String,
+    pub severity: String,
+    pub rules: Vec<String>,
+    pub findings: Vec<String>,
+    #[serde(default)]
+    pub introduced: Option<serde_json::Value>,
+    #[serde(default)]
+    pub removed: Option<serde_json::Value>,
+    #[serde(default)]
+    pub in_head: Option<bool>,
+    #[serde(default)]
+    pub refs: Option<Vec<String>>,
+    pub public_api_key: Option<JsonPublicApiKey>,
+    pub public_keys_seen: Vec<JsonPublicKeySeen>,
+    #[serde(default)]
+    pub verification: Option<serde_json::Value>,
+    pub fix: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonPublicApiKey {
+    pub id: String,
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonPublicKeySeen {
+    pub id: String,
+    pub path: String,
+    pub line: u64,
+}
+
+impl JsonKey {
+    /// The id of a commit field (`introduced`, `removed`), if it is one.
+    pub fn commit_id(field: &Option<serde_json::Value>) -> Option<&str> {
+        field.as_ref().and_then(|c| c["id"].as_str())
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -483,6 +483,10 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The line a JSON report with one error puts on stderr.
+const PARTIAL_1: &str = "pkscan: the scan is partial: 1 input could not be read (listed in the \
+                         report's errors); --strict makes this exit 2\n";
+
 #[test]
 fn an_unreachable_start_url_fails_the_run_after_the_rest_is_reported() {
     let page = format!("<p>{}</p>\n<p>{} pkscan:allow</p>\n", key(20), key(21));
@@ -494,11 +498,18 @@ fn an_unreachable_start_url_fails_the_run_after_the_rest_is_reported() {
     let (line, column) = at(&page, &key(20));
     assert_eq!(report.places(), vec![(site.url("/"), line, column, ASSET.to_string())]);
     assert_eq!(report.summary.allowed, 1);
+    assert_eq!(report.keys.len(), 1, "the allowed key is no key of the report");
+    let entry = &report.keys[0];
+    assert_eq!((entry.rules.as_slice(), entry.in_head), (&[ASSET.to_string()][..], None));
+    assert_eq!(entry.findings, vec![report.findings[0].fingerprint.clone()]);
     assert_eq!(
         report.errors.iter().map(|e| (e.path.clone(), e.message.clone())).collect::<Vec<_>>(),
         vec![(dead.clone(), "connection refused".to_string())]
     );
-    assert_eq!(run.stderr(), format!("pkscan: cannot fetch {dead}: connection refused\n"));
+    assert_eq!(
+        run.stderr(),
+        format!("{PARTIAL_1}pkscan: cannot fetch {dead}: connection refused\n")
+    );
     assert_eq!(report.summary.urls_fetched, Some(2));
 }
 
@@ -548,7 +559,10 @@ fn urls_from_stdin_with_headers_at_depth_zero() {
         assert!(request.headers.contains(&("user-agent".into(), "audit/1".into())));
     }
     assert!(!run.stdout().contains(secret_header) && !run.stderr().contains(secret_header));
-    assert_eq!(run.stderr(), format!("pkscan: cannot fetch {}: HTTP 404\n", site.url("/nothing")));
+    assert_eq!(
+        run.stderr(),
+        format!("{PARTIAL_1}pkscan: cannot fetch {}: HTTP 404\n", site.url("/nothing"))
+    );
 }
 
 #[test]
@@ -714,4 +728,29 @@ fn the_text_report_counts_requested_and_skipped_urls() {
         stdout.starts_with(&format!("{}\n  2:1  CRITICAL  {ASSET}  pk_", site.url("/"))),
         "{stdout}"
     );
+}
+
+#[test]
+fn the_html_report_names_the_site_and_shows_urls_as_text() {
+    let k = key(71);
+    let site = Server::start(
+        "127.0.0.1",
+        routes(vec![
+            ("/", ok("text/html", "<script src=\"/app.js?v=<2>\"></script>\n")),
+            ("/app.js?v=%3C2%3E", ok("text/javascript", format!("var k='{k}';\n"))),
+        ]),
+    );
+    let (run, _) = pkscan(&["url", &site.url("/"), "--format", "html"], "");
+    let page = run.expect_code(1).stdout();
+    crate::html::assert_self_contained(&page);
+    assert!(!page.contains(&k[3..]), "no full key");
+    for expected in [
+        format!("<p class=\"subject\">the site at {}</p>", site.url("/")),
+        format!("<td class=\"path\">{}</td>", site.url("/app.js?v=%3C2%3E")),
+        "<p class=\"exposure\">Served by the site as fetched.".to_string(),
+        "2 URLs requested, 0 skipped".to_string(),
+    ] {
+        assert!(page.contains(&expected), "{expected}\n--- in\n{page}");
+    }
+    assert_eq!(page.matches("<article class=\"card ").count(), 1);
 }

@@ -717,3 +717,57 @@ fn without_verify_no_socket_is_created() {
     // The control: with --verify the same tracing does see the connection attempt.
     assert!(traced(&["scan", "."], true).contains("connect("));
 }
+
+#[test]
+fn verify_names_the_public_key_over_the_one_seen() {
+    let k = key(520);
+    let stub = Stub::start(&[(&k, Reply::Account("XyZ789", "Acme"))]);
+    let html = format!(
+        "<script src=\"https://static.klaviyo.com/onsite/js/klaviyo.js?company_id=AbC123\"></script>\n\
+         <script>var c = {{ companyId: \"{k}\" }};</script>\n"
+    );
+    let tree = Tree::new(&[("site/index.html", &html)]);
+    let seen = tree.pkscan(&["scan", "--format", "json"]);
+    let seen = seen.expect_code(1).json();
+    let public = seen.keys[0].public_api_key.as_ref().unwrap();
+    assert_eq!((public.id.as_str(), public.source.as_str()), ("AbC123", "seen"));
+
+    let run = verify(&tree, &stub, &["scan", "--format", "json"]);
+    let report = run.expect_code(1).json();
+    assert_eq!(report.keys.len(), 1);
+    let entry = &report.keys[0];
+    let public = entry.public_api_key.as_ref().unwrap();
+    assert_eq!((public.id.as_str(), public.source.as_str()), ("XyZ789", "verify"));
+    assert_eq!(entry.verification.as_ref().unwrap()["status"], "live");
+    assert_eq!(
+        entry.public_keys_seen.iter().map(|s| (s.id.as_str(), s.line)).collect::<Vec<_>>(),
+        vec![("AbC123", 1)],
+        "what was seen is still listed"
+    );
+    assert_eq!(entry.fix[0], "Replace it with your public key XyZ789 in site/index.html:2.");
+    assert_redacted(&run, &[&k]);
+}
+
+#[test]
+fn the_html_report_counts_keys_by_status_and_names_the_public_key() {
+    let m = Mimic::new();
+    let run = verify(&m.tree, &m.stub, &["scan", "--format", "html"]);
+    run.expect_code(1);
+    assert_redacted(&run, &m.key_refs());
+    let page = run.stdout();
+    crate::html::assert_self_contained(&page);
+    for expected in [
+        "<li class=\"tile status-live\"><b>4</b> live</li>",
+        "<li class=\"tile status-unknown\"><b>3</b> unknown (treat as live)</li>",
+        "<li class=\"tile status-invalid\"><b>2</b> invalid</li>",
+        "<li class=\"tile status-unverified\"><b>1</b> not verified</li>",
+        "<span class=\"badge status-unverified\">placeholder</span>",
+        "<p class=\"verify\">Klaviyo said <b>live</b>: Klaviyo accepted the key (HTTP 200); \
+         account Acme Inc (AbC123)",
+        "Public key to use: <code>AbC123</code> (as Klaviyo names it for this key's account)",
+    ] {
+        assert!(page.contains(expected), "{expected}\n--- in\n{page}");
+    }
+    assert!(page.contains("Keys checked with Klaviyo at 20"), "{page}");
+    assert_eq!(page.matches("<article class=\"card ").count(), 10);
+}

@@ -118,7 +118,7 @@ fn choose(commits: &[Commit], mut introducers: Vec<(u32, Finding)>) -> (u32, Fin
 }
 
 /// Whether `ancestor` is reachable from `descendant` through parents (and differs from it).
-fn is_ancestor(commits: &[Commit], ancestor: u32, descendant: u32) -> bool {
+pub(crate) fn is_ancestor(commits: &[Commit], ancestor: u32, descendant: u32) -> bool {
     let floor = commits[ancestor as usize].generation;
     if floor >= commits[descendant as usize].generation {
         return false;

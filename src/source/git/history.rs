@@ -11,7 +11,7 @@ use gix::ObjectId;
 use ignore::gitignore::Gitignore;
 
 use super::blobs::{self, Counters, Job};
-use super::{attribute, walk, GitOptions};
+use super::{attribute, exposure, walk, GitOptions};
 use crate::scan::{Collector, Engine};
 
 /// Jobs queued per scanner: enough to keep them busy while the walk reads a big tree.
@@ -74,7 +74,10 @@ pub(crate) fn scan(
     out.bytes_scanned = scanned.out.bytes_scanned;
     out.allowed = scanned.out.allowed;
     out.errors.extend(scanned.out.errors.iter().cloned());
+    out.public_keys.clone_from(&scanned.out.public_keys);
+    let keys = exposure::keys_by_blob(&scanned.flagged);
     attribute::attribute(&local, engine, &history, scanned, &mut out);
+    out.exposures = Some(exposure::expose(&local, &history, keys, &mut out));
     Ok((out, local.is_shallow()))
 }
 

@@ -10,6 +10,7 @@
 
 pub(crate) mod attribute;
 pub(crate) mod blobs;
+pub(crate) mod exposure;
 pub(crate) mod history;
 pub(crate) mod staged;
 pub(crate) mod walk;

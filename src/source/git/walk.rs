@@ -43,6 +43,16 @@ pub(crate) struct Introduction {
     pub parent_blobs: Box<[Option<u32>]>,
 }
 
+/// `commit`'s tree differs from its first parent's at `path` (a file or a folder) in a way
+/// no [`Introduction`] of `commit` records: the path was deleted, or (in a merge) it took
+/// another parent's version. With the introductions, this is every change against the
+/// first parent, which is what following HEAD's first-parent chain needs.
+#[derive(Debug)]
+pub(crate) struct Change {
+    pub commit: u32,
+    pub path: u32,
+}
+
 /// Everything the walk learned; blobs and paths are interned to indices.
 #[derive(Debug, Default)]
 pub(crate) struct History {
@@ -50,6 +60,7 @@ pub(crate) struct History {
     pub paths: Vec<String>,
     pub blobs: Vec<ObjectId>,
     pub introductions: Vec<Introduction>,
+    pub changes: Vec<Change>,
     /// Per blob: handed to the scanners (every blob some commit introduces is, once).
     pub sent: Vec<bool>,
     pub errors: Vec<ScanError>,
@@ -104,6 +115,10 @@ pub(crate) fn walk(
         if !olds.is_empty() {
             let parent_trees: Vec<ObjectId> = olds.iter().flatten().copied().collect();
             found.extend(made_android(repo, excludes, &tree, &parent_trees, &found));
+        }
+        for path in differ.changed.drain(..) {
+            let path = intern_path(&mut tables, &mut history.paths, path);
+            history.changes.push(Change { commit: index as u32, path });
         }
         for (path, blob, parent_blobs) in found {
             let path = intern_path(&mut tables, &mut history.paths, path);
@@ -353,13 +368,16 @@ struct Differ<'r> {
     excludes: &'r Gitignore,
     pool: Vec<Vec<u8>>,
     path: Vec<u8>,
+    /// Paths of the last diff that changed against the first parent without introducing
+    /// anything (see [`Change`]); drained by the caller.
+    changed: Vec<Vec<u8>>,
 }
 
 type Emit<'e> = dyn FnMut(&[u8], ObjectId, &[Option<ObjectId>]) + 'e;
 
 impl<'r> Differ<'r> {
     fn new(repo: &'r gix::Repository, excludes: &'r Gitignore) -> Differ<'r> {
-        Differ { repo, excludes, pool: Vec::new(), path: Vec::new() }
+        Differ { repo, excludes, pool: Vec::new(), path: Vec::new(), changed: Vec::new() }
     }
 
     /// Emits every blob path below `new` whose blob no tree of `olds` holds at that path.
@@ -402,17 +420,28 @@ impl<'r> Differ<'r> {
                 old_trees.push((entries, 0));
             }
             let mut sub_olds = Vec::with_capacity(olds.len());
+            // Which of the first parent's entries this tree still has (by name and kind).
+            let mut kept = vec![false; old_trees.first().map_or(0, |(entries, _)| entries.len())];
             for entry in gix::objs::TreeRefIter::from_bytes(&new_buf, hash) {
                 let entry = entry.map_err(|err| format!("corrupt tree object {new}: {err}"))?;
                 let is_tree = entry.mode.is_tree();
                 sub_olds.clear();
-                for (entries, cursor) in &mut old_trees {
-                    sub_olds.push(matching(entries, cursor, &entry).map(ObjectId::from));
+                for (i, (entries, cursor)) in old_trees.iter_mut().enumerate() {
+                    let old = matching(entries, cursor, &entry);
+                    if i == 0 && old.is_some() {
+                        kept[*cursor - 1] = true;
+                    }
+                    sub_olds.push(old.map(ObjectId::from));
                 }
                 if !is_tree && !entry.mode.is_blob() {
                     continue; // symlinks and submodules hold no file content
                 }
-                if sub_olds.iter().any(|old| old.as_ref().map(|o| o.as_ref()) == Some(entry.oid)) {
+                let is_same =
+                    |old: &Option<ObjectId>| old.as_ref().map(|o| o.as_ref()) == Some(entry.oid);
+                if sub_olds.iter().any(is_same) {
+                    if sub_olds.first().is_some_and(|first| !is_same(first)) {
+                        self.note_change(entry.filename, is_tree);
+                    }
                     continue;
                 }
                 let depth = self.path.len();
@@ -430,11 +459,31 @@ impl<'r> Differ<'r> {
                 }
                 self.path.truncate(depth);
             }
+            if let Some((entries, _)) = old_trees.first() {
+                for (old, _) in entries.iter().zip(&kept).filter(|(_, kept)| !**kept) {
+                    if old.mode.is_tree() || old.mode.is_blob() {
+                        self.note_change(old.filename, old.mode.is_tree());
+                    }
+                }
+            }
             Ok(())
         })();
         self.pool.push(new_buf);
         self.pool.extend(old_bufs.into_iter().flatten());
         result
+    }
+
+    /// Records that `name` below the current folder changed against the first parent.
+    fn note_change(&mut self, name: &[u8], is_tree: bool) {
+        let depth = self.path.len();
+        if depth > 0 {
+            self.path.push(b'/');
+        }
+        self.path.extend_from_slice(name);
+        if !self.is_excluded(is_tree) {
+            self.changed.push(self.path.clone());
+        }
+        self.path.truncate(depth);
     }
 
     fn read_tree(&mut self, id: &ObjectId) -> Result<Vec<u8>, String> {
