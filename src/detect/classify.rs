@@ -113,11 +113,19 @@ const PUBLIC_VALUE_REACH: usize = 48;
 /// A public key (site ID) is exactly this many ASCII alphanumerics.
 const PUBLIC_KEY_LEN: usize = 6;
 
+/// How far from a mention of Klaviyo a public-key slot is looked for.
+const NEAR_MENTION: usize = 512;
+
 /// Calls `found(start, end)` for every public key (site ID) whose value starts in
-/// `buf[from..until]` of a buffer that names Klaviyo, and sits in a public-key slot: the `company_id` forms, the onsite
-/// path, the SDKs' `initialize`, `_learnq`'s `account` (not a track `token`). The value is
-/// 6 alphanumerics with a letter and a digit or capital (so `params`, `String` typed
-/// after `:` and `123456` are not taken for one), quoted, or after `=` or `/`.
+/// `buf[from..until]`, sits in a public-key slot (the `company_id` forms, the onsite path,
+/// the SDKs' `initialize`, `_learnq`'s `account`; not a track `token`) and lies within
+/// [`NEAR_MENTION`] bytes of a mention of Klaviyo (`klaviyo`, `Klaviyo`, `KLAVIYO`). The
+/// value is 6 alphanumerics with a letter and a digit or capital (so `params`, `String`
+/// typed after `:` and `123456` are not taken for one), quoted, or after `=` or `/`.
+///
+/// A `company_id` far from any mention of Klaviyo is someone else's; and keeping the
+/// slot-name search near the mentions keeps its cost off the text that cannot hold a site
+/// ID (two `memmem` passes per window instead of an automaton over every byte).
 pub fn for_each_public_key(
     buf: &[u8],
     from: usize,
@@ -125,14 +133,47 @@ pub fn for_each_public_key(
     mut found: impl FnMut(usize, usize),
 ) {
     let until = until.min(buf.len());
-    // A name up to a reach before `from` can still lead to a value inside the range.
-    let search_from = from.saturating_sub(PUBLIC_VALUE_REACH + 16);
-    if search_from >= until || !mentions_klaviyo(buf) {
+    if from >= until {
         return;
     }
-    let mut last_end = 0;
-    for hit in PUBLIC_SLOT_NAMES.find_iter(&buf[search_from..until]) {
-        let after = search_from + hit.end();
+    let (lo, hi) = (from.saturating_sub(NEAR_MENTION), (until + NEAR_MENTION).min(buf.len()));
+    let mut mentions: Vec<usize> = Vec::new();
+    for needle in [&b"laviyo"[..], b"LAVIYO"] {
+        mentions.extend(memchr::memmem::find_iter(&buf[lo..hi], needle).map(|at| lo + at));
+    }
+    mentions.sort_unstable();
+    // A name up to a reach before `from` can still lead to a value inside the range.
+    let floor = from.saturating_sub(PUBLIC_VALUE_REACH + SLOT_NAME_MAX);
+    let (mut searched_to, mut last_end) = (0usize, 0usize);
+    for mention in mentions {
+        // Regions overlap by a name's length, so a name on a boundary is whole in one.
+        let start = mention
+            .saturating_sub(NEAR_MENTION)
+            .max(floor)
+            .max(searched_to.saturating_sub(SLOT_NAME_MAX));
+        let end = (mention + NEAR_MENTION).min(until);
+        if start < end {
+            search_slots(buf, start, end, from..until, &mut last_end, &mut found);
+            searched_to = end;
+        }
+    }
+}
+
+/// The longest slot name of [`PUBLIC_SLOT_NAMES`], rounded up.
+const SLOT_NAME_MAX: usize = 16;
+
+/// Finds slot names in `buf[start..end]` and the public keys after them that start in
+/// `range`, each once (`last_end`: where the last one found ended).
+fn search_slots(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    range: std::ops::Range<usize>,
+    last_end: &mut usize,
+    found: &mut impl FnMut(usize, usize),
+) {
+    for hit in PUBLIC_SLOT_NAMES.find_iter(&buf[start..end]) {
+        let after = start + hit.end();
         let reach = (after + PUBLIC_VALUE_REACH).min(buf.len());
         let mut at = after;
         while at < reach {
@@ -140,31 +181,25 @@ pub fn for_each_public_key(
                 at += 1;
                 continue;
             }
-            let end = buf[at..]
+            let value_end = buf[at..]
                 .iter()
                 .position(|b| !b.is_ascii_alphanumeric())
                 .map_or(buf.len(), |n| at + n);
-            if (from..until).contains(&at)
-                && at >= last_end
-                && is_public_key_value(buf, at, end)
-                && matches!(slot(buf, at, end), Some((KeyRule::CompanyId | KeyRule::Account, _)))
+            if range.contains(&at)
+                && at >= *last_end
+                && is_public_key_value(buf, at, value_end)
+                && matches!(
+                    slot(buf, at, value_end),
+                    Some((KeyRule::CompanyId | KeyRule::Account, _))
+                )
             {
-                found(at, end);
-                last_end = end;
+                found(at, value_end);
+                *last_end = value_end;
                 break;
             }
-            at = end;
+            at = value_end;
         }
     }
-}
-
-/// Whether `buf` names Klaviyo (`klaviyo`, `Klaviyo`, `KLAVIYO`) or its `_learnq` queue.
-/// A `company_id` elsewhere is someone else's; and this keeps the slot-name search, which
-/// costs more than the key search, off text that cannot hold a Klaviyo site ID.
-fn mentions_klaviyo(buf: &[u8]) -> bool {
-    [&b"laviyo"[..], b"LAVIYO", b"_learnq"]
-        .iter()
-        .any(|needle| memchr::memmem::find(buf, needle).is_some())
 }
 
 /// The shape and surroundings a site ID needs beyond its slot (see [`for_each_public_key`]).
@@ -449,6 +484,7 @@ mod tests {
             "companyId: String // klaviyo",
             "company_id = params[:id] // klaviyo",
             "company_id = 'AbC123' // no mention of whose",
+            "_learnq.push(['account', 'AbC123']);",
             "company_id=123456 // klaviyo",
             "company_id=abcdef // klaviyo",
             "company_id='AbC1234' // klaviyo",
