@@ -125,22 +125,22 @@ const NEAR_MENTION: usize = 512;
 ///
 /// A `company_id` far from any mention of Klaviyo is someone else's; and keeping the
 /// slot-name search near the mentions keeps its cost off the text that cannot hold a site
-/// ID (two `memmem` passes per window instead of an automaton over every byte).
+/// ID. A mention in the next or previous window (4 MiB apart) is not seen from this one.
+///
+/// `mentions`: where `buf` holds `viyo` or `VIYO` (the end of `klaviyo` in any case), as
+/// the decoders' prefilter pass or [`find_mentions`] found them; in any order.
 pub fn for_each_public_key(
     buf: &[u8],
     from: usize,
     until: usize,
+    mentions: &[usize],
     mut found: impl FnMut(usize, usize),
 ) {
     let until = until.min(buf.len());
-    if from >= until {
+    if from >= until || mentions.is_empty() {
         return;
     }
-    let (lo, hi) = (from.saturating_sub(NEAR_MENTION), (until + NEAR_MENTION).min(buf.len()));
-    let mut mentions: Vec<usize> = Vec::new();
-    for needle in [&b"laviyo"[..], b"LAVIYO"] {
-        mentions.extend(memchr::memmem::find_iter(&buf[lo..hi], needle).map(|at| lo + at));
-    }
+    let mut mentions = mentions.to_vec();
     mentions.sort_unstable();
     // A name up to a reach before `from` can still lead to a value inside the range.
     let floor = from.saturating_sub(PUBLIC_VALUE_REACH + SLOT_NAME_MAX);
@@ -156,6 +156,18 @@ pub fn for_each_public_key(
             search_slots(buf, start, end, from..until, &mut last_end, &mut found);
             searched_to = end;
         }
+    }
+}
+
+/// Where `buf[from..until]` (and a few bytes around) mentions Klaviyo, for
+/// [`for_each_public_key`], when no decoding pass found them already.
+pub fn find_mentions(buf: &[u8], from: usize, until: usize, out: &mut Vec<usize>) {
+    let (lo, hi) = (from.saturating_sub(4), (until + 4).min(buf.len()));
+    if lo >= hi {
+        return;
+    }
+    for needle in [&b"viyo"[..], b"VIYO"] {
+        out.extend(memchr::memmem::find_iter(&buf[lo..hi], needle).map(|at| lo + at));
     }
 }
 
@@ -454,8 +466,12 @@ mod tests {
     }
 
     fn public_keys_in(text: &str) -> Vec<&str> {
+        let mut mentions = Vec::new();
+        find_mentions(text.as_bytes(), 0, text.len(), &mut mentions);
         let mut ids = Vec::new();
-        for_each_public_key(text.as_bytes(), 0, text.len(), |s, e| ids.push(&text[s..e]));
+        for_each_public_key(text.as_bytes(), 0, text.len(), &mentions, |s, e| {
+            ids.push(&text[s..e])
+        });
         ids
     }
 

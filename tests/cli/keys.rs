@@ -155,6 +155,8 @@ fn one_public_key_seen_is_the_one_to_use() {
         e.public_keys_seen.iter().map(|s| (s.id.as_str(), s.path.as_str(), s.line)).collect();
     assert_eq!(seen, [("AbC123", "templates/base.html", 2)]);
     assert_eq!(e.fix[0], "Replace it with your public key AbC123 in server/track.js:1.");
+    let plain = tree.pkscan(&["scan", "--no-decode", "--format", "json"]).expect_code(1).json();
+    assert_eq!(entry(&plain, &k).public_keys_seen, e.public_keys_seen, "same without decoding");
 
     let text = tree.pkscan(&["scan", "--color", "never"]).stdout();
     assert!(
