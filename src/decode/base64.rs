@@ -44,11 +44,12 @@ enum Kind {
     /// `pk_` as stored: with decoding on, the plain key search shares this pass, so the
     /// buffer is read once rather than twice.
     Raw,
-    /// The end of `klaviyo` (any case): where public keys may be, found in the same pass.
+    /// A mention of Klaviyo (see `detect::classify::MENTIONS`): where public keys may be,
+    /// found in the same pass.
     Mention,
 }
 
-const NEEDLES: [Needle; 8] = [
+const NEEDLES: [Needle; 11] = [
     Needle { text: "pk_", phase: 0, kind: Kind::Raw },
     Needle { text: "cGtf", phase: 0, kind: Kind::Key }, // "pk_" at the start of a group
     Needle { text: "BrX", phase: 2, kind: Kind::Key },  // "?pk" "_??"
@@ -57,6 +58,9 @@ const NEEDLES: [Needle; 8] = [
     Needle { text: "p\0k\0_", phase: 0, kind: Kind::Utf16 },
     Needle { text: "viyo", phase: 0, kind: Kind::Mention },
     Needle { text: "VIYO", phase: 0, kind: Kind::Mention },
+    Needle { text: "__klKey", phase: 0, kind: Kind::Mention },
+    Needle { text: "_learnq", phase: 0, kind: Kind::Mention },
+    Needle { text: "onsite/js/", phase: 0, kind: Kind::Mention },
 ];
 
 /// Leftmost-first: only then can Aho-Corasick use its SIMD (Teddy) searcher, which keeps
@@ -467,6 +471,27 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn the_pass_reports_every_mention_of_klaviyo() {
+        for mention in crate::detect::classify::MENTIONS {
+            let text = format!("x {mention} y");
+            let mut found = Vec::new();
+            let limits = Limits::default();
+            let (mut out, mut stops) = (Vec::new(), Vec::new());
+            find(
+                text.as_bytes(),
+                0,
+                text.len(),
+                &limits,
+                &|_, _, _| false,
+                &mut out,
+                &mut stops,
+                &mut found,
+            );
+            assert_eq!(found, vec![2], "{mention}");
+        }
     }
 
     fn find_in(text: &str) -> Vec<Candidate> {

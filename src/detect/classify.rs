@@ -119,7 +119,8 @@ const NEAR_MENTION: usize = 512;
 /// Calls `found(start, end)` for every public key (site ID) whose value starts in
 /// `buf[from..until]`, sits in a public-key slot (the `company_id` forms, the onsite path,
 /// the SDKs' `initialize`, `_learnq`'s `account`; not a track `token`) and lies within
-/// [`NEAR_MENTION`] bytes of a mention of Klaviyo (`klaviyo`, `Klaviyo`, `KLAVIYO`). The
+/// [`NEAR_MENTION`] bytes of a mention of Klaviyo ([`MENTIONS`]: `klaviyo` in any case,
+/// or a name only its snippets use, `__klKey`, `_learnq`, `onsite/js/`). The
 /// value is 6 alphanumerics with a letter and a digit or capital (so `params`, `String`
 /// typed after `:` and `123456` are not taken for one), quoted, or after `=` or `/`.
 ///
@@ -127,8 +128,8 @@ const NEAR_MENTION: usize = 512;
 /// slot-name search near the mentions keeps its cost off the text that cannot hold a site
 /// ID. A mention in the next or previous window (4 MiB apart) is not seen from this one.
 ///
-/// `mentions`: where `buf` holds `viyo` or `VIYO` (the end of `klaviyo` in any case), as
-/// the decoders' prefilter pass or [`find_mentions`] found them; in any order.
+/// `mentions`: where `buf` holds one of [`MENTIONS`], as the decoders' prefilter pass or
+/// [`find_mentions`] found them; in any order.
 pub fn for_each_public_key(
     buf: &[u8],
     from: usize,
@@ -166,10 +167,20 @@ pub fn find_mentions(buf: &[u8], from: usize, until: usize, out: &mut Vec<usize>
     if lo >= hi {
         return;
     }
-    for needle in [&b"viyo"[..], b"VIYO"] {
-        out.extend(memchr::memmem::find_iter(&buf[lo..hi], needle).map(|at| lo + at));
-    }
+    out.extend(MENTION_FINDER.find_iter(&buf[lo..hi]).map(|m| lo + m.start()));
 }
+
+/// What counts as a mention of Klaviyo: the end of `klaviyo` in any case, and the names
+/// only Klaviyo's snippets use. The decoders' prefilter carries the same needles.
+pub const MENTIONS: [&str; 5] = ["viyo", "VIYO", "__klKey", "_learnq", "onsite/js/"];
+
+/// Leftmost-first, so Aho-Corasick can use its SIMD searcher: one pass for all five.
+static MENTION_FINDER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(MENTIONS)
+        .expect("built-in patterns compile")
+});
 
 /// The longest slot name of [`PUBLIC_SLOT_NAMES`], rounded up.
 const SLOT_NAME_MAX: usize = 16;
@@ -494,13 +505,23 @@ mod tests {
     }
 
     #[test]
+    fn klaviyo_only_names_are_mentions_of_their_own() {
+        for t in [
+            "window.__klKey = 'AbC123';",
+            "_learnq.push(['account', 'AbC123']);",
+            "//static.example.com/onsite/js/AbC123/loader.js",
+        ] {
+            assert_eq!(public_keys_in(t), vec!["AbC123"], "{t}");
+        }
+    }
+
+    #[test]
     fn no_public_key_outside_slots_or_of_another_shape() {
         for t in [
             "site_id = 'AbC123' // klaviyo",
             "companyId: String // klaviyo",
             "company_id = params[:id] // klaviyo",
             "company_id = 'AbC123' // no mention of whose",
-            "_learnq.push(['account', 'AbC123']);",
             "company_id=123456 // klaviyo",
             "company_id=abcdef // klaviyo",
             "company_id='AbC1234' // klaviyo",
