@@ -49,7 +49,7 @@ enum Kind {
     Mention,
 }
 
-const NEEDLES: [Needle; 11] = [
+const NEEDLES: [Needle; 10] = [
     Needle { text: "pk_", phase: 0, kind: Kind::Raw },
     Needle { text: "cGtf", phase: 0, kind: Kind::Key }, // "pk_" at the start of a group
     Needle { text: "BrX", phase: 2, kind: Kind::Key },  // "?pk" "_??"
@@ -58,9 +58,8 @@ const NEEDLES: [Needle; 11] = [
     Needle { text: "p\0k\0_", phase: 0, kind: Kind::Utf16 },
     Needle { text: "viyo", phase: 0, kind: Kind::Mention },
     Needle { text: "VIYO", phase: 0, kind: Kind::Mention },
-    Needle { text: "__klKey", phase: 0, kind: Kind::Mention },
-    Needle { text: "_learnq", phase: 0, kind: Kind::Mention },
-    Needle { text: "onsite/js/", phase: 0, kind: Kind::Mention },
+    Needle { text: "klKey", phase: 0, kind: Kind::Mention },
+    Needle { text: "rnq", phase: 0, kind: Kind::Mention },
 ];
 
 /// Leftmost-first: only then can Aho-Corasick use its SIMD (Teddy) searcher, which keeps
