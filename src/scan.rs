@@ -355,7 +355,9 @@ impl<'o> Engine<'o> {
             let traits = traits.get_or_init(|| asset::PathTraits::of(&blob.traits_path));
             is_served(traits, blob, buf, start, end)
         };
-        // With decoding on, plain keys come from the decoders' single prefilter pass.
+        // With decoding on, plain keys (and mentions of Klaviyo, where public keys are
+        // looked for) come from the decoders' single prefilter pass.
+        let mut mentions = Vec::new();
         if self.opts.decode {
             let mut stops = Vec::new();
             let limits = &self.opts.limits;
@@ -367,17 +369,20 @@ impl<'o> Engine<'o> {
                 &served,
                 candidates,
                 &mut stops,
+                &mut mentions,
             );
             for stop in stops {
                 out.error(blob.display.clone(), stop);
             }
         } else {
             detect::find_candidates(window.bytes, from, until, served, candidates);
+            detect::classify::find_mentions(window.bytes, from, until, &mut mentions);
         }
         self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
         candidates.sort_by_key(|c| c.start);
         let mut sightings = Vec::new();
-        detect::classify::for_each_public_key(window.bytes, from, until, |start, end| {
+        let bytes = window.bytes;
+        detect::classify::for_each_public_key(bytes, from, until, &mentions, |start, end| {
             sightings.push((start, end));
         });
         // The cursor only moves forward: keys and public keys are recorded in one order.

@@ -44,15 +44,22 @@ enum Kind {
     /// `pk_` as stored: with decoding on, the plain key search shares this pass, so the
     /// buffer is read once rather than twice.
     Raw,
+    /// A mention of Klaviyo (see `detect::classify::MENTIONS`): where public keys may be,
+    /// found in the same pass.
+    Mention,
 }
 
-const NEEDLES: [Needle; 6] = [
+const NEEDLES: [Needle; 10] = [
     Needle { text: "pk_", phase: 0, kind: Kind::Raw },
     Needle { text: "cGtf", phase: 0, kind: Kind::Key }, // "pk_" at the start of a group
     Needle { text: "BrX", phase: 2, kind: Kind::Key },  // "?pk" "_??"
     Needle { text: "wa1", phase: 3, kind: Kind::Key },  // "??p" "k_?"
     Needle { text: "H4sI", phase: 0, kind: Kind::Gzip }, // 1f 8b 08: a gzip stream
     Needle { text: "p\0k\0_", phase: 0, kind: Kind::Utf16 },
+    Needle { text: "viyo", phase: 0, kind: Kind::Mention },
+    Needle { text: "VIYO", phase: 0, kind: Kind::Mention },
+    Needle { text: "klKey", phase: 0, kind: Kind::Mention },
+    Needle { text: "rnq", phase: 0, kind: Kind::Mention },
 ];
 
 /// Leftmost-first: only then can Aho-Corasick use its SIMD (Teddy) searcher, which keeps
@@ -92,7 +99,9 @@ struct Hit {
 /// Keys whose stored location starts in `buf[from..until]`, as stored or seen through
 /// base64 or UTF-16: one prefilter pass for all three. Candidates come back in stored
 /// offsets (with the key's text when it is encoded); a limit hit on the way (a gzip stream
-/// in base64 too big to hold) goes to `stops`.
+/// in base64 too big to hold) goes to `stops`; where the pass met `klaviyo` (any case),
+/// to `mentions` (for the public-key search, which then needs no pass of its own).
+#[allow(clippy::too_many_arguments)] // one pass, several harvests; a struct would only rename them
 pub(crate) fn find(
     buf: &[u8],
     from: usize,
@@ -101,6 +110,7 @@ pub(crate) fn find(
     is_served: &dyn Fn(&[u8], usize, usize) -> bool,
     out: &mut Vec<Candidate>,
     stops: &mut Vec<String>,
+    mentions: &mut Vec<usize>,
 ) {
     let until = until.min(buf.len());
     if from >= until {
@@ -121,6 +131,10 @@ pub(crate) fn find(
         }
         if needle.kind == Kind::Utf16 {
             utf16::candidate_at_hit(buf, at, from, until, is_served, out);
+            continue;
+        }
+        if needle.kind == Kind::Mention {
+            mentions.push(at);
             continue;
         }
         if at < searched_until {
@@ -193,7 +207,7 @@ fn search_text(
     for m in PREFILTER.find_iter(&text[from..]) {
         let at = from + m.start();
         let needle = NEEDLES[m.pattern().as_usize()];
-        if at >= searched_until && !matches!(needle.kind, Kind::Utf16 | Kind::Raw) {
+        if at >= searched_until && !matches!(needle.kind, Kind::Utf16 | Kind::Raw | Kind::Mention) {
             searched_until = keys_at(text, at, needle, limits, depth, served, out, stops);
         }
     }
@@ -458,6 +472,27 @@ mod tests {
         out
     }
 
+    #[test]
+    fn the_pass_reports_every_mention_of_klaviyo() {
+        for mention in crate::detect::classify::MENTIONS {
+            let text = format!("x {mention} y");
+            let mut found = Vec::new();
+            let limits = Limits::default();
+            let (mut out, mut stops) = (Vec::new(), Vec::new());
+            find(
+                text.as_bytes(),
+                0,
+                text.len(),
+                &limits,
+                &|_, _, _| false,
+                &mut out,
+                &mut stops,
+                &mut found,
+            );
+            assert_eq!(found, vec![2], "{mention}");
+        }
+    }
+
     fn find_in(text: &str) -> Vec<Candidate> {
         let mut out = Vec::new();
         find(
@@ -467,6 +502,7 @@ mod tests {
             &Limits::default(),
             &|_, _, _| false,
             &mut out,
+            &mut Vec::new(),
             &mut Vec::new(),
         );
         out
@@ -551,12 +587,30 @@ mod tests {
             (Limits::default(), "compression ratio over 100:1"),
         ] {
             let (mut out, mut stops) = (Vec::new(), Vec::new());
-            find(text.as_bytes(), 0, text.len(), &limits, &|_, _, _| false, &mut out, &mut stops);
+            find(
+                text.as_bytes(),
+                0,
+                text.len(),
+                &limits,
+                &|_, _, _| false,
+                &mut out,
+                &mut stops,
+                &mut Vec::new(),
+            );
             assert_eq!(out.len(), 1, "the key before the cut is found");
             assert_eq!(stops.len(), 1, "{stops:?}");
             assert!(stops[0].contains(expect), "{stops:?}");
             let (mut out, mut stops) = (Vec::new(), Vec::new());
-            find(text.as_bytes(), 10, text.len(), &limits, &|_, _, _| false, &mut out, &mut stops);
+            find(
+                text.as_bytes(),
+                10,
+                text.len(),
+                &limits,
+                &|_, _, _| false,
+                &mut out,
+                &mut stops,
+                &mut Vec::new(),
+            );
             assert!(stops.is_empty(), "reported by the window the run starts in only");
         }
     }
@@ -602,7 +656,16 @@ mod tests {
         let start = find_in(&text)[0].start;
         let mut out = Vec::new();
         let limits = Limits::default();
-        find(text.as_bytes(), 0, start, &limits, &|_, _, _| false, &mut out, &mut Vec::new());
+        find(
+            text.as_bytes(),
+            0,
+            start,
+            &limits,
+            &|_, _, _| false,
+            &mut out,
+            &mut vec![],
+            &mut vec![],
+        );
         find(
             text.as_bytes(),
             start + 1,
@@ -610,6 +673,7 @@ mod tests {
             &limits,
             &|_, _, _| false,
             &mut out,
+            &mut Vec::new(),
             &mut Vec::new(),
         );
         assert!(out.is_empty());
@@ -620,6 +684,7 @@ mod tests {
             &limits,
             &|_, _, _| false,
             &mut out,
+            &mut Vec::new(),
             &mut Vec::new(),
         );
         assert_eq!(out.len(), 1);

@@ -121,6 +121,10 @@ fn the_text_report_ends_with_one_line_per_key() {
     assert!(lines[lines.len() - 1].starts_with("3 findings (1 critical, 2 high)"), "{out}");
 }
 
+/// The legacy snippet: the analytics script, then the account (the public key).
+const LEARNQ: &str = "<script src=\"//a.klaviyo.com/media/js/analytics/analytics.js\"></script>\n\
+                      <script>_learnq.push(['account', 'AbC123']);</script>";
+
 fn site(public: &[(&str, &str)], k: &str) -> Tree {
     let mut files: Vec<(String, String)> = public
         .iter()
@@ -151,6 +155,8 @@ fn one_public_key_seen_is_the_one_to_use() {
         e.public_keys_seen.iter().map(|s| (s.id.as_str(), s.path.as_str(), s.line)).collect();
     assert_eq!(seen, [("AbC123", "templates/base.html", 2)]);
     assert_eq!(e.fix[0], "Replace it with your public key AbC123 in server/track.js:1.");
+    let plain = tree.pkscan(&["scan", "--no-decode", "--format", "json"]).expect_code(1).json();
+    assert_eq!(entry(&plain, &k).public_keys_seen, e.public_keys_seen, "same without decoding");
 
     let text = tree.pkscan(&["scan", "--color", "never"]).stdout();
     assert!(
@@ -171,8 +177,8 @@ fn two_public_keys_seen_name_none_and_none_seen_neither() {
                 "templates/base.html",
                 "<script src=\"//static.klaviyo.com/onsite/js/XyZ789/klaviyo.js\"></script>",
             ),
-            ("templates/old.html", "<script>_learnq.push(['account', 'AbC123']);</script>"),
-            ("templates/again.html", "<script>_learnq.push(['account', 'AbC123']);</script>"),
+            ("templates/old.html", LEARNQ),
+            ("templates/again.html", LEARNQ),
         ],
         &k,
     );
@@ -182,7 +188,7 @@ fn two_public_keys_seen_name_none_and_none_seen_neither() {
     assert_eq!(e.public_api_key, None);
     let seen: Vec<_> =
         e.public_keys_seen.iter().map(|s| (s.id.as_str(), s.path.as_str(), s.line)).collect();
-    assert_eq!(seen, [("AbC123", "templates/again.html", 2), ("XyZ789", "templates/base.html", 2)]);
+    assert_eq!(seen, [("AbC123", "templates/again.html", 3), ("XyZ789", "templates/base.html", 2)]);
 
     let none = site(&[], &k);
     let report = none.pkscan(&["scan", "--format", "json"]).expect_code(1).json();
