@@ -417,9 +417,7 @@ fn is_served(
     end: usize,
 ) -> bool {
     blob.served
-        || traits.served
-        || asset::is_on_minified_line(buf, start, end)
-        || (traits.maybe_react_native && asset::imports_react_native(buf))
+        || traits.is_served_at(buf, start, end)
         || (traits.maybe_android && has_android_manifest(blob))
 }
 

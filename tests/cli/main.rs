@@ -10,6 +10,7 @@ mod decode;
 mod git;
 mod hostile;
 mod hygiene;
+mod js;
 mod recipes;
 mod url;
 mod verify;
