@@ -6,6 +6,7 @@ use crate::{key, Run, Tree};
 
 const PRIVATE: &str = "klaviyo-private-key";
 const PUBLIC: &str = "klaviyo-private-key-in-public-asset";
+const COMPANY_ID: &str = "klaviyo-private-key-as-company-id";
 
 /// A key in a plain constant (no slot), in a file at `path`.
 fn constant(k: &str) -> String {
@@ -131,4 +132,19 @@ fn server_routes_env_prefixes_and_caches_in_git_history() {
     let run = tree.pkscan(&["git", "--format", "json"]);
     run.expect_code(1);
     assert_eq!(rules_of(&run), expected(&files));
+}
+
+#[test]
+fn slots_survive_minified_string_joins() {
+    let (a, b) = (key(1990), key(1991));
+    let bundle = format!(
+        "function a(){{return(0,u.jsx)(s(),{{src:\"https://static.klaviyo.com/onsite/js/klaviyo.js?company_id=\".concat(\"{a}\")}})}}\n\
+         fetch(\"/client/profiles/?company_id=\" + \"{b}\");\n"
+    );
+    let tree = Tree::new(&[("dist/app.js", &bundle)]);
+    let run = tree.pkscan(&["scan", ".", "--format", "json"]);
+    run.expect_code(1);
+    let got: Vec<_> =
+        run.json().findings.iter().map(|f| (f.line, f.column, f.rule_id.clone())).collect();
+    assert_eq!(got, vec![(1, 109, COMPANY_ID.to_string()), (2, 42, COMPANY_ID.to_string())]);
 }
