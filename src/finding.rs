@@ -152,6 +152,18 @@ pub struct Finding {
     /// The text of the line around the key, for allowlist regexes and text snippets.
     /// Bounded in length; the key itself is inside it unredacted, so never print it raw.
     pub line_text: String,
+    /// Where the key was written, through a source map (bundles and maps only).
+    pub original: Option<Original>,
+}
+
+/// A key's place in the source a bundler started from, as a source map tells it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Original {
+    /// The source as the map names it (`webpack://app/./pages/_app.tsx`).
+    pub source: String,
+    /// 1-based line and column (code points) of the key's first character there.
+    pub line: u64,
+    pub column: u64,
 }
 
 impl Finding {

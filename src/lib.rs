@@ -11,6 +11,7 @@ pub mod config;
 pub(crate) mod decode;
 pub mod detect;
 pub mod finding;
+pub(crate) mod original;
 pub mod report;
 pub mod rules;
 pub(crate) mod scan;
@@ -41,6 +42,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
     if !stdin.is_empty() {
         source::scan_stdin(&engine, &mut collected);
     }
+    source::maps::resolve(&mut collected.findings, &mut collected.errors, &opts.limits);
     Ok(finish_report(opts, collected, None, started))
 }
 

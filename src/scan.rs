@@ -356,6 +356,7 @@ impl<'o> Engine<'o> {
             commit: blob.commit.clone(),
             verification: None,
             line_text: String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end]).into_owned(),
+            original: None,
         });
     }
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{
-    CommitInfo, Finding, Layer, Report, ScanError, Severity, Summary, Verification,
+    CommitInfo, Finding, Layer, Original, Report, ScanError, Severity, Summary, Verification,
 };
 use crate::report::PrintOptions;
 
@@ -46,6 +46,9 @@ pub struct JsonFinding {
     /// Present only when the run verified keys (`--verify`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub verification: Option<Verification>,
+    /// Present only when a source map tells where the key was written.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub original: Option<Original>,
 }
 
 impl JsonFinding {
@@ -65,6 +68,7 @@ impl JsonFinding {
             message: finding.message.clone(),
             commit: finding.commit.clone(),
             verification: finding.verification.clone(),
+            original: finding.original.clone(),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub(crate) mod fs;
 pub mod git;
 pub(crate) mod guard;
+pub(crate) mod maps;
 pub(crate) mod mmap;
 pub mod url;
 

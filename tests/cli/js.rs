@@ -148,3 +148,117 @@ fn slots_survive_minified_string_joins() {
         run.json().findings.iter().map(|f| (f.line, f.column, f.rule_id.clone())).collect();
     assert_eq!(got, vec![(1, 109, COMPANY_ID.to_string()), (2, 42, COMPANY_ID.to_string())]);
 }
+
+/// A bundle line `var k="KEY";` and its map: one segment at the key's first character
+/// (generated column 7) pointing at `const k = "KEY";` line 1, column 11 (0-based).
+fn map_json(k: &str) -> String {
+    format!(
+        r#"{{"version":3,"file":"app.js","sources":["webpack://app/./src/[id].ts"],"sourcesContent":["// é\nconst k = \"{k}\";\n"],"names":[],"mappings":";AACA,OAAW"}}"#
+    )
+}
+
+fn bundle(k: &str, map_url: &str) -> String {
+    format!("/* built */\nvar k=\"{k}\";\n//# sourceMappingURL={map_url}\n")
+}
+
+fn originals(run: &Run) -> Vec<(String, u64, u64, Option<serde_json::Value>)> {
+    run.json()
+        .findings
+        .iter()
+        .map(|f| (f.path.clone(), f.line, f.column, f.original.clone()))
+        .collect()
+}
+
+fn original(line: u64, column: u64) -> Option<serde_json::Value> {
+    Some(
+        serde_json::json!({ "source": "webpack://app/./src/[id].ts", "line": line, "column": column }),
+    )
+}
+
+#[test]
+fn a_key_in_a_bundle_or_its_map_gains_its_original_position() {
+    let k = key(2001);
+    let tree = Tree::new(&[
+        ("dist/app.js", &bundle(&k, "app.js.map")),
+        ("dist/app.js.map", &map_json(&k)),
+        ("dist/nomap.js", &format!("var k=\"{k}\";\n")),
+    ]);
+    let run = tree.pkscan(&["scan", "dist", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(
+        originals(&run),
+        vec![
+            ("dist/app.js".into(), 2, 8, original(2, 12)),
+            ("dist/app.js.map".into(), 1, 109, original(2, 12)),
+            ("dist/nomap.js".into(), 1, 8, None),
+        ]
+    );
+    assert!(run.json().errors.is_empty());
+    let text = tree.pkscan(&["scan", "dist", "--color", "never"]);
+    let shown = "written at webpack://app/./src/[id].ts:2:12 (source map)";
+    assert_eq!(text.stdout().matches(shown).count(), 2, "{}", text.stdout());
+    let sarif = tree.pkscan(&["scan", "dist", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&sarif.output.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let related: Vec<_> = results.iter().map(|r| r["relatedLocations"].clone()).collect();
+    let want = serde_json::json!([{
+        "id": 1,
+        "message": { "text": "written at webpack://app/./src/[id].ts:2:12 (source map)" },
+        "physicalLocation": {
+            "artifactLocation": { "uri": "src/%5Bid%5D.ts", "uriBaseId": "%SRCROOT%" },
+            "region": { "startLine": 2, "startColumn": 12 },
+        },
+    }]);
+    assert_eq!(related, vec![want.clone(), want, serde_json::Value::Null]);
+}
+
+#[test]
+fn an_inline_data_url_map_is_read() {
+    let k = key(2002);
+    let encoded = base64(map_json(&k).as_bytes());
+    let url = format!("data:application/json;charset=utf-8;base64,{encoded}");
+    let tree = Tree::new(&[("dist/app.js", &bundle(&k, &url))]);
+    let run = tree.pkscan(&["scan", ".", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(originals(&run)[0], ("dist/app.js".into(), 2, 8, original(2, 12)));
+}
+
+#[test]
+fn a_broken_or_missing_map_is_an_error_and_the_finding_stays() {
+    let k = key(2003);
+    let tree = Tree::new(&[
+        ("dist/a.js", &bundle(&k, "a.js.map")),
+        ("dist/a.js.map", "{\"version\":3,\"mappings\":"),
+        ("dist/b.js", &bundle(&k, "b.js.map")),
+    ]);
+    let run = tree.pkscan(&["scan", "dist", "--format", "json"]);
+    run.expect_code(1);
+    let report = run.json();
+    let places: Vec<_> =
+        report.findings.iter().map(|f| (f.path.as_str(), f.original.is_some())).collect();
+    assert_eq!(places, vec![("dist/a.js", false), ("dist/b.js", false)]);
+    let errors: Vec<_> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(errors, vec!["dist/a.js.map", "dist/b.js.map"], "{:?}", report.errors);
+    assert!(
+        report.errors[0].message.starts_with("not a readable source map"),
+        "{:?}",
+        report.errors
+    );
+}
+
+/// Standard base64, for the inline map test.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -209,6 +209,8 @@ pub struct JsonFinding {
     pub commit: Option<serde_json::Value>,
     #[serde(default)]
     pub verification: Option<serde_json::Value>,
+    #[serde(default)]
+    pub original: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq, Default)]

@@ -200,12 +200,6 @@ static QUOTED_PATH: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the quoted-path pattern is valid")
 });
 
-/// `//# sourceMappingURL=...` and `/*# sourceMappingURL=... */` (and the older `//@`).
-static SOURCE_MAP_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s;])(?://|/\*)[#@][ \t]*sourceMappingURL=([^\s'"*]{1,4000})"#)
-        .expect("the sourceMappingURL pattern is valid")
-});
-
 /// What a script or style refers to: quoted paths (when `quoted` is true) and its source
 /// map comment. `data:` maps are inline, hence already scanned with the body.
 pub(crate) fn from_script(body: &[u8], base: &Url, quoted: bool) -> Vec<Reference> {
@@ -217,10 +211,8 @@ pub(crate) fn from_script(body: &[u8], base: &Url, quoted: bool) -> Vec<Referenc
             }
         }
     }
-    // The last comment wins, as in browsers' devtools.
-    let last = SOURCE_MAP_COMMENT.captures_iter(body).filter_map(|c| c.get(1)).last();
-    if let Some(text) = last.and_then(|m| std::str::from_utf8(m.as_bytes()).ok()) {
-        if !text.trim_start().to_ascii_lowercase().starts_with("data:") {
+    if let Some(text) = crate::original::source_mapping_url(body) {
+        if !crate::original::is_data_url(text) {
             refs.push(Reference::new(text, base, Via::SourceMap));
         }
     }

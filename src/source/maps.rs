@@ -1,0 +1,124 @@
+//! Source maps on disk, for findings that need them: after a scan, a finding in a source
+//! map (`.map`) or in a script or style whose `sourceMappingURL` names a map beside it
+//! (or inlines one as a `data:` URL) gains its `original` position. Each such file and
+//! its map are read once, whole but bounded by the member limit; a map that is too large
+//! or cannot be parsed is an `errors` entry, never a failed scan.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::decode::limits::Limits;
+use crate::finding::{Finding, ScanError};
+use crate::original::{self, Map};
+
+/// Extensions of files whose `sourceMappingURL` comment is followed.
+const BUNDLE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "css"];
+
+/// Adds `original` to the findings of files on disk that a source map explains.
+pub(crate) fn resolve(findings: &mut [Finding], errors: &mut Vec<ScanError>, limits: &Limits) {
+    let mut by_path: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.commit.is_none()
+            && !f.path.contains('!')
+            && f.path != "<stdin>"
+            && kind(&f.path).is_some()
+        {
+            by_path.entry(f.path.clone()).or_default().push(i);
+        }
+    }
+    for (path, indices) in by_path {
+        let file = Path::new(&path);
+        let Ok(bytes) = read_bounded(file, limits) else {
+            continue; // reported by the scan that just read it, if it failed there
+        };
+        let map = match kind(&path) {
+            Some(Kind::Map) => Map::parse(&bytes).map(Some).map_err(|why| (path.clone(), why)),
+            _ => bundle_map(file, &bytes, limits),
+        };
+        let map = match map {
+            Ok(Some(map)) => map,
+            Ok(None) => continue,
+            Err((map_path, message)) => {
+                errors.push(ScanError::new(map_path, message));
+                continue;
+            }
+        };
+        for i in indices {
+            let f = &findings[i];
+            findings[i].original = match kind(&path) {
+                Some(Kind::Map) => original::offset_of(&bytes, f.line, f.column)
+                    .and_then(|at| original::in_sources_content(&map, &bytes, at)),
+                _ => map.original_of(&bytes, f.line, f.column),
+            };
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Map,
+    Bundle,
+}
+
+fn kind(path: &str) -> Option<Kind> {
+    let extension = path.rsplit_once('.').map_or("", |(_, e)| e).to_ascii_lowercase();
+    match extension.as_str() {
+        "map" => Some(Kind::Map),
+        e if BUNDLE_EXTENSIONS.contains(&e) => Some(Kind::Bundle),
+        _ => None,
+    }
+}
+
+/// The map a bundle's `sourceMappingURL` names: inline, or a file beside it. `Ok(None)`
+/// when it names none or one elsewhere (a URL); `Err((path, why))` when it cannot be read.
+fn bundle_map(
+    bundle: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Option<Map>, (String, String)> {
+    let Some(url) = original::source_mapping_url(bytes) else {
+        return Ok(None);
+    };
+    let shown = bundle.display().to_string();
+    if original::is_data_url(url) {
+        return Map::from_data_url(url).map(Some).map_err(|why| (shown, why));
+    }
+    let Some(map_path) = beside(bundle, url) else {
+        return Ok(None);
+    };
+    let shown = crate::source::display_path(&map_path);
+    let map = read_bounded(&map_path, limits).map_err(|why| (shown.clone(), why))?;
+    Map::parse(&map).map(Some).map_err(|why| (shown, why))
+}
+
+/// The file a relative `sourceMappingURL` names, next to the bundle; `None` for a URL
+/// with a scheme or an absolute path, which only `pkscan url` can follow.
+fn beside(bundle: &Path, url: &str) -> Option<PathBuf> {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    if url.is_empty() || url.starts_with('/') || url.contains(':') {
+        return None;
+    }
+    Some(bundle.parent().unwrap_or(Path::new("")).join(url))
+}
+
+/// The whole file, when it is no larger than the member limit.
+fn read_bounded(path: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
+    let file = File::open(path).map_err(|e| format!("source map: {}", describe(&e)))?;
+    let mut bytes = Vec::new();
+    file.take(limits.max_member_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("source map: {}", describe(&e)))?;
+    if bytes.len() as u64 > limits.max_member_bytes {
+        return Err(format!(
+            "source map not read: larger than the member limit ({} bytes)",
+            limits.max_member_bytes
+        ));
+    }
+    Ok(bytes)
+}
+
+fn describe(err: &std::io::Error) -> String {
+    crate::source::fs::describe_io_error(err)
+}
