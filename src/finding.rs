@@ -277,6 +277,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub errors: Vec<ScanError>,
     pub summary: Summary,
+    /// `pkscan url` only: the URLs found but not requested, keys redacted.
+    pub skipped_urls: Option<Vec<String>>,
 }
 
 impl Report {

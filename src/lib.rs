@@ -72,6 +72,7 @@ pub fn scan_urls(opts: &Options, urls: &UrlOptions) -> Result<UrlScan> {
     let mut report = finish_report(opts, crawl.collected, None, started);
     report.summary.urls_fetched = Some(crawl.fetched);
     report.summary.urls_skipped = Some(crawl.skipped);
+    report.skipped_urls = Some(crawl.skipped_urls);
     Ok(UrlScan { report, unreachable: crawl.unreachable })
 }
 
@@ -93,6 +94,7 @@ fn finish_report(
             history_partial,
             ..finding::Summary::default()
         },
+        skipped_urls: None,
     };
     report.finish();
     allow::suppress(&opts.allow, opts.baseline.as_ref(), &mut report);

@@ -20,6 +20,9 @@ pub struct JsonReport {
     pub findings: Vec<JsonFinding>,
     pub summary: Summary,
     pub errors: Vec<ScanError>,
+    /// `pkscan url` only: the URLs found but not requested.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub skipped_urls: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,6 +84,7 @@ impl JsonReport {
             findings: report.findings.iter().map(|f| JsonFinding::new(f, opts)).collect(),
             summary: report.summary.clone(),
             errors: report.errors.clone(),
+            skipped_urls: report.skipped_urls.clone(),
         }
     }
 }

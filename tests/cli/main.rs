@@ -183,6 +183,8 @@ pub struct JsonReport {
     pub findings: Vec<JsonFinding>,
     pub summary: JsonSummary,
     pub errors: Vec<JsonError>,
+    #[serde(default)]
+    pub skipped_urls: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
