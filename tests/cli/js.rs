@@ -262,3 +262,16 @@ fn base64(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn the_fixture_builds_hold_the_test_helpers_keys() {
+    // fixtures/js/build.sh plants these; fixtures/expected.json lists where they land.
+    let root = crate::project_root().join("fixtures/js");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    assert!(read("next-shop/components/KlaviyoScript.tsx").contains(&key(1910)));
+    assert!(read("next-shop/.env").contains(&key(1920)));
+    assert!(read("next-shop/components/Newsletter.tsx").contains(&key(1940)));
+    assert!(read("next-shop/pages/api/klaviyoSubscribe.ts").contains(&key(1950)));
+    assert!(read("vite-shop/.env").contains(&key(1960)));
+    assert!(read("vite-shop/src/profile.js").contains(&key(1970)));
+}
