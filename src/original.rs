@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use memchr::memchr_iter;
 use regex::bytes::Regex;
 
-use crate::finding::Original;
+use crate::finding::{Finding, Original};
 
 /// `//# sourceMappingURL=...` and `/*# sourceMappingURL=... */` (and the older `//@`).
 static SOURCE_MAP_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
@@ -112,6 +112,17 @@ pub(crate) fn in_sources_content(map: &Map, json: &[u8], offset: usize) -> Optio
     let source = map.0.get_source(u32::try_from(index).ok()?)?.to_string();
     let (line, column) = position_in_json_string(&json[start..offset]);
     Some(Original { source, line, column })
+}
+
+/// Gives each finding of a source map's own text its place in the map's `sourcesContent`;
+/// the error says why `map` is no readable map.
+pub(crate) fn place_in_map(map: &[u8], findings: &mut [Finding]) -> Result<(), String> {
+    let parsed = Map::parse(map)?;
+    for f in findings {
+        let at = offset_of(map, f.line, f.column);
+        f.original = at.and_then(|at| in_sources_content(&parsed, map, at));
+    }
+    Ok(())
 }
 
 /// The spans (index, start, end) of the JSON string contents of the `sourcesContent`

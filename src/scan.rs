@@ -242,8 +242,17 @@ impl<'o> Engine<'o> {
 
     /// Scans a blob that is already in memory (git objects, decoded views).
     pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
+        let before = out.findings.len();
         // A compressed file or an archive in history is rare: it pays for its buffers.
         self.scan_in_memory(bytes, blob, &mut Scratch::default(), out);
+        // A source map in history or the index: its keys are placed in its sourcesContent
+        // while its bytes are at hand (a bundle's map may be in another blob: not looked for).
+        let plain = !self.opts.decode || !decode::is_layered(bytes, &blob.display);
+        if out.findings.len() > before && plain && blob.display.ends_with(".map") {
+            if let Err(why) = crate::original::place_in_map(bytes, &mut out.findings[before..]) {
+                out.error(blob.display.clone(), why);
+            }
+        }
     }
 
     fn scan_in_memory(

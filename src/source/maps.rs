@@ -33,10 +33,19 @@ pub(crate) fn resolve(findings: &mut [Finding], errors: &mut Vec<ScanError>, lim
         let Ok(bytes) = read_bounded(file, limits) else {
             continue; // reported by the scan that just read it, if it failed there
         };
-        let map = match kind(&path) {
-            Some(Kind::Map) => Map::parse(&bytes).map(Some).map_err(|why| (path.clone(), why)),
-            _ => bundle_map(file, &bytes, limits),
-        };
+        if kind(&path) == Some(Kind::Map) {
+            let mut placed: Vec<Finding> = indices.iter().map(|&i| findings[i].clone()).collect();
+            match original::place_in_map(&bytes, &mut placed) {
+                Ok(()) => {
+                    for (&i, f) in indices.iter().zip(placed) {
+                        findings[i].original = f.original;
+                    }
+                }
+                Err(why) => errors.push(ScanError::new(path, why)),
+            }
+            continue;
+        }
+        let map = bundle_map(file, &bytes, limits);
         let map = match map {
             Ok(Some(map)) => map,
             Ok(None) => continue,
@@ -47,11 +56,7 @@ pub(crate) fn resolve(findings: &mut [Finding], errors: &mut Vec<ScanError>, lim
         };
         for i in indices {
             let f = &findings[i];
-            findings[i].original = match kind(&path) {
-                Some(Kind::Map) => original::offset_of(&bytes, f.line, f.column)
-                    .and_then(|at| original::in_sources_content(&map, &bytes, at)),
-                _ => map.original_of(&bytes, f.line, f.column),
-            };
+            findings[i].original = map.original_of(&bytes, f.line, f.column);
         }
     }
 }

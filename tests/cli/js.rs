@@ -275,3 +275,26 @@ fn the_fixture_builds_hold_the_test_helpers_keys() {
     assert!(read("vite-shop/.env").contains(&key(1960)));
     assert!(read("vite-shop/src/profile.js").contains(&key(1970)));
 }
+
+#[test]
+fn a_key_in_a_committed_map_is_placed_in_its_sources_content() {
+    let k = key(2004);
+    let tree = Tree::new(&[
+        ("dist/app.js.map", &map_json(&k)),
+        ("dist/bad.js.map", &format!("{{\"x\":\"{k}\"")),
+    ]);
+    tree.git(&["init", "-q", "-b", "main"]);
+    tree.git(&["add", "-A"]);
+    tree.git(&["commit", "-q", "-m", "build"]);
+    let run = tree.pkscan(&["git", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(
+        originals(&run),
+        vec![
+            ("dist/app.js.map".into(), 1, 109, original(2, 12)),
+            ("dist/bad.js.map".into(), 1, 7, None)
+        ]
+    );
+    let errors: Vec<_> = run.json().errors.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(errors, vec!["dist/bad.js.map"]);
+}
