@@ -846,3 +846,45 @@ fn the_next_build_is_followed_through_its_manifest_and_chunk_map_to_every_key() 
     assert_eq!(report.skipped_urls, Some(vec![skipped]));
     assert_eq!(report.summary.urls_skipped, Some(1));
 }
+
+#[test]
+fn the_vite_build_gives_its_keys_with_their_original_lines() {
+    let routes =
+        build_routes("fixtures/js/vite-shop/dist", &[("/", "index.html")], "assets", "/assets/");
+    let site = Server::start("127.0.0.1", routes);
+    let (run, _) = pkscan(&["url", &site.url("/"), "--format", "json"], "");
+    run.expect_code(1);
+    let report = run.json();
+    let assets = site.url("/assets/");
+    let got: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let o = f.original.as_ref().unwrap();
+            let place = format!("{}:{}:{}", o["source"].as_str().unwrap(), o["line"], o["column"]);
+            (f.path.replace(&assets, ""), f.rule_id.as_str(), place)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "index-BfM_ion2.js".into(),
+                "klaviyo-private-key-as-company-id",
+                "../../src/klaviyo.js:4:11".into()
+            ),
+            (
+                "index-BfM_ion2.js".into(),
+                "klaviyo-private-key-in-public-asset",
+                "../../src/profile.js:2:25".into()
+            ),
+            (
+                "index-BfM_ion2.js.map".into(),
+                "klaviyo-private-key-in-public-asset",
+                "../../src/profile.js:2:26".into()
+            ),
+        ]
+    );
+    assert_eq!(report.errors, vec![]);
+    assert!(site.targets().iter().all(|t| !carries_key_shape(t)), "{:?}", site.targets());
+}
