@@ -111,15 +111,21 @@ fn beside(bundle: &Path, url: &str) -> Option<PathBuf> {
 /// The whole file, when it is no larger than the member limit.
 fn read_bounded(path: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
     let file = File::open(path).map_err(|e| format!("source map: {}", describe(&e)))?;
+    let too_large = || {
+        format!(
+            "source map not read: larger than the member limit ({} bytes)",
+            limits.max_member_bytes
+        )
+    };
+    if file.metadata().is_ok_and(|m| m.len() > limits.max_member_bytes) {
+        return Err(too_large());
+    }
     let mut bytes = Vec::new();
     file.take(limits.max_member_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("source map: {}", describe(&e)))?;
     if bytes.len() as u64 > limits.max_member_bytes {
-        return Err(format!(
-            "source map not read: larger than the member limit ({} bytes)",
-            limits.max_member_bytes
-        ));
+        return Err(too_large());
     }
     Ok(bytes)
 }

@@ -246,6 +246,23 @@ fn a_broken_or_missing_map_is_an_error_and_the_finding_stays() {
     );
 }
 
+#[test]
+fn a_map_over_the_member_limit_is_not_read() {
+    let k = key(2005);
+    let map = map_json(&key(2006));
+    let tree = Tree::new(&[("dist/app.js", &bundle(&k, "app.js.map")), ("dist/app.js.map", &map)]);
+    let run = tree.pkscan(&["scan", "dist/app.js", "--max-member-size", "100", "--format", "json"]);
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(originals(&run), vec![("dist/app.js".into(), 2, 8, None)]);
+    let errors: Vec<_> =
+        report.errors.iter().map(|e| (e.path.as_str(), e.message.as_str())).collect();
+    assert_eq!(
+        errors,
+        vec![("dist/app.js.map", "source map not read: larger than the member limit (100 bytes)")]
+    );
+}
+
 /// Standard base64, for the inline map test.
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
