@@ -15,17 +15,21 @@ use crate::finding::{Finding, Original};
 
 /// `//# sourceMappingURL=...` and `/*# sourceMappingURL=... */` (and the older `//@`).
 static SOURCE_MAP_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?:^|[\s;])(?://|/\*)[#@][ \t]*sourceMappingURL=(data:[^\s'"*]+|[^\s'"*]{1,4000})"#,
-    )
-    .expect("the sourceMappingURL pattern is valid")
+    // A byte class, unbounded: a bounded repetition of a Unicode class compiles to an
+    // automaton that takes a tenth of a second to build, in every run with a finding.
+    Regex::new(r#"(?:^|[\s;])(?://|/\*)[#@][ \t]*sourceMappingURL=((?-u:[^\s'"*])+)"#)
+        .expect("the sourceMappingURL pattern is valid")
 });
+
+/// The longest source map URL followed, `data:` URLs aside.
+const MAX_URL_BYTES: usize = 4000;
 
 /// The URL of the last `sourceMappingURL` comment of a script or style (the one that
 /// counts, as in browsers' devtools).
 pub(crate) fn source_mapping_url(body: &[u8]) -> Option<&str> {
     let last = SOURCE_MAP_COMMENT.captures_iter(body).filter_map(|c| c.get(1)).last()?;
-    std::str::from_utf8(last.as_bytes()).ok()
+    let url = std::str::from_utf8(last.as_bytes()).ok()?;
+    (url.len() <= MAX_URL_BYTES || is_data_url(url)).then_some(url)
 }
 
 /// True when a source map URL is inline (`data:`), hence part of the body itself.

@@ -10,54 +10,74 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::decode::limits::Limits;
-use crate::finding::{Finding, ScanError};
+use rayon::prelude::*;
+
+use crate::finding::{Finding, Original, ScanError};
 use crate::original::{self, Map};
 
 /// Extensions of files whose `sourceMappingURL` comment is followed.
 const BUNDLE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "css"];
 
-/// Adds `original` to the findings of files on disk that a source map explains.
+/// Adds `original` to the findings of files on disk that a source map explains. Files are
+/// read in parallel, each once, whatever its number of findings.
 pub(crate) fn resolve(findings: &mut [Finding], errors: &mut Vec<ScanError>, limits: &Limits) {
-    let mut by_path: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
         if f.commit.is_none()
             && !f.path.contains('!')
             && f.path != "<stdin>"
             && kind(&f.path).is_some()
         {
-            by_path.entry(f.path.clone()).or_default().push(i);
+            by_path.entry(&f.path).or_default().push(i);
         }
     }
-    for (path, indices) in by_path {
-        let file = Path::new(&path);
-        let Ok(bytes) = read_bounded(file, limits) else {
-            continue; // reported by the scan that just read it, if it failed there
-        };
-        if kind(&path) == Some(Kind::Map) {
-            let mut placed: Vec<Finding> = indices.iter().map(|&i| findings[i].clone()).collect();
-            match original::place_in_map(&bytes, &mut placed) {
-                Ok(()) => {
-                    for (&i, f) in indices.iter().zip(placed) {
-                        findings[i].original = f.original;
-                    }
+    let work: Vec<(Vec<usize>, Placed)> = by_path
+        .into_par_iter()
+        .map(|(path, indices)| {
+            let positions: Vec<(u64, u64)> =
+                indices.iter().map(|&i| (findings[i].line, findings[i].column)).collect();
+            let placed = place(path, &positions, limits);
+            (indices, placed)
+        })
+        .collect();
+    for (indices, placed) in work {
+        match placed {
+            Ok(originals) => {
+                for (i, original) in indices.into_iter().zip(originals) {
+                    findings[i].original = original;
                 }
-                Err(why) => errors.push(ScanError::new(path, why)),
             }
-            continue;
+            Err(error) => errors.push(error),
         }
-        let map = bundle_map(file, &bytes, limits);
-        let map = match map {
-            Ok(Some(map)) => map,
-            Ok(None) => continue,
-            Err((map_path, message)) => {
-                errors.push(ScanError::new(map_path, message));
-                continue;
-            }
+    }
+}
+
+/// The originals of a file's findings, in their order (none when it names no map), or why
+/// its map could not be read.
+type Placed = Result<Vec<Option<Original>>, ScanError>;
+
+/// The originals of the keys at `positions` (line, column) of the file at `path`.
+fn place(path: &str, positions: &[(u64, u64)], limits: &Limits) -> Placed {
+    let file = Path::new(path);
+    let Ok(bytes) = read_bounded(file, limits) else {
+        // Reported by the scan that just read it, if it failed there.
+        return Ok(Vec::new());
+    };
+    if kind(path) == Some(Kind::Map) {
+        let map = Map::parse(&bytes).map_err(|why| ScanError::new(path, why))?;
+        let place = |&(line, column)| {
+            let at = original::offset_of(&bytes, line, column)?;
+            original::in_sources_content(&map, &bytes, at)
         };
-        for i in indices {
-            let f = &findings[i];
-            findings[i].original = map.original_of(&bytes, f.line, f.column);
-        }
+        return Ok(positions.iter().map(place).collect());
+    }
+    match bundle_map(file, &bytes, limits) {
+        Ok(Some(map)) => Ok(positions
+            .iter()
+            .map(|&(line, column)| map.original_of(&bytes, line, column))
+            .collect()),
+        Ok(None) => Ok(Vec::new()),
+        Err((map_path, why)) => Err(ScanError::new(map_path, why)),
     }
 }
 
