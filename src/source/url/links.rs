@@ -203,29 +203,32 @@ static QUOTED_PATH: LazyLock<Regex> = LazyLock::new(|| {
 /// A chunk path in a Next.js `_buildManifest.js`: `"static/chunks/pages/x-3f9a.js"`,
 /// relative to the asset prefix.
 static MANIFEST_CHUNK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""(static/[^"\\\s<>{}]{1,2000}?\.(?:m?js|css))""#)
+    Regex::new(r#""(static/(?-u:[^"\\\s<>{}]){1,2000}?\.(?:m?js|css))""#)
         .expect("the manifest chunk pattern is valid")
 });
+
+// Byte classes (`(?-u:…)`) throughout: bounded repetitions of Unicode classes compile
+// to automata that take a tenth of a second each to build.
 
 /// A webpack runtime's chunk file name through a literal id-to-hash map:
 /// `"static/js/" + e + "." + {12:"3f9a…"}[e] + ".chunk.js"`. Groups: folder, id variable,
 /// separator, the map's body, the variable indexing it, suffix.
 static WEBPACK_CHUNK_MAP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#""([^"\\\s]{0,500})"\s*\+\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\+\s*"([^"\\\s]{0,100})"\s*\+\s*\(?\s*\{([^{}]+)\}\s*\)?\s*\[\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\]\s*\+\s*"([^"\\\s]{0,100})""#,
+        r#""((?-u:[^"\\\s]){0,500})"\s*\+\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\+\s*"((?-u:[^"\\\s]){0,100})"\s*\+\s*\(?\s*\{([^{}]+)\}\s*\)?\s*\[\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\]\s*\+\s*"((?-u:[^"\\\s]){0,100})""#,
     )
     .expect("the webpack chunk map pattern is valid")
 });
 
 /// One `id: "hash"` entry of a chunk map (ids are numbers, strings or names).
 static CHUNK_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[,{\s])(?:(\d{1,12})|"([A-Za-z0-9_./-]{1,200})"|([A-Za-z_$][A-Za-z0-9_$]{0,200}))\s*:\s*"([A-Za-z0-9_-]{1,100})""#)
+    Regex::new(r#"(?-u:[,{\s]|^)(?:(\d{1,12})|"([A-Za-z0-9_./-]{1,200})"|([A-Za-z_$][A-Za-z0-9_$]{0,200}))\s*:\s*"([A-Za-z0-9_-]{1,100})""#)
         .expect("the chunk entry pattern is valid")
 });
 
 /// The webpack runtime's public path: `__webpack_require__.p = "/_next/"`, minified `.p="/"`.
 static PUBLIC_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\.p\s*=\s*"([^"\\\s]{0,500})""#).expect("the public path pattern is valid")
+    Regex::new(r#"\.p\s*=\s*"((?-u:[^"\\\s]){0,500})""#).expect("the public path pattern is valid")
 });
 
 /// What a script or style refers to: quoted paths, the chunks a Next.js build manifest
