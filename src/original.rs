@@ -302,6 +302,33 @@ mod tests {
         assert_eq!(position_in_json_string("é".as_bytes()), (1, 2));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_input_panics(
+            json in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            line in 0u64..6,
+            column in 0u64..90,
+        ) {
+            let _ = source_mapping_url(&json);
+            let _ = position_in_json_string(&json);
+            let _ = offset_of(&json, line, column);
+            let _ = generated_position(&json, line, column);
+            let mut bytes = MAP.as_bytes().to_vec();
+            let cut = json.len().min(bytes.len());
+            bytes.splice(..cut, json.iter().copied());
+            for input in [&json, &bytes] {
+                let _ = sources_content_strings(input).count();
+                if let Ok(map) = Map::parse(input) {
+                    let _ = map.original_of(input, line, column);
+                    let _ = in_sources_content(&map, input, column as usize);
+                }
+            }
+            let map = Map::parse(MAP.as_bytes()).unwrap();
+            let _ = map.original_of(&json, line, column);
+            let _ = in_sources_content(&map, &json, column as usize);
+        }
+    }
+
     #[test]
     fn source_mapping_urls() {
         assert_eq!(source_mapping_url(b"x\n//# sourceMappingURL=a.js.map\n"), Some("a.js.map"));
