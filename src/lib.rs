@@ -42,7 +42,8 @@ pub fn scan(opts: &Options) -> Result<Report> {
     if !stdin.is_empty() {
         source::scan_stdin(&engine, &mut collected);
     }
-    source::maps::resolve(&mut collected.findings, &mut collected.errors, &opts.limits);
+    let threads = opts.worker_threads();
+    source::maps::resolve(&mut collected.findings, &mut collected.errors, &opts.limits, threads);
     Ok(finish_report(opts, collected, None, started))
 }
 

@@ -20,7 +20,12 @@ const BUNDLE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "css"];
 
 /// Adds `original` to the findings of files on disk that a source map explains. Files are
 /// read in parallel, each once, whatever its number of findings.
-pub(crate) fn resolve(findings: &mut [Finding], errors: &mut Vec<ScanError>, limits: &Limits) {
+pub(crate) fn resolve(
+    findings: &mut [Finding],
+    errors: &mut Vec<ScanError>,
+    limits: &Limits,
+    threads: usize,
+) {
     let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
         if f.commit.is_none()
@@ -31,15 +36,25 @@ pub(crate) fn resolve(findings: &mut [Finding], errors: &mut Vec<ScanError>, lim
             by_path.entry(&f.path).or_default().push(i);
         }
     }
-    let work: Vec<(Vec<usize>, Placed)> = by_path
-        .into_par_iter()
-        .map(|(path, indices)| {
-            let positions: Vec<(u64, u64)> =
-                indices.iter().map(|&i| (findings[i].line, findings[i].column)).collect();
-            let placed = place(path, &positions, limits);
-            (indices, placed)
-        })
-        .collect();
+    if by_path.is_empty() {
+        return;
+    }
+    let place_all = || -> Vec<(Vec<usize>, Placed)> {
+        by_path
+            .into_par_iter()
+            .map(|(path, indices)| {
+                let positions: Vec<(u64, u64)> =
+                    indices.iter().map(|&i| (findings[i].line, findings[i].column)).collect();
+                let placed = place(path, &positions, limits);
+                (indices, placed)
+            })
+            .collect()
+    };
+    // As many threads as the scan had (`--threads`); rayon's own pool if none can be made.
+    let work = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(place_all),
+        Err(_) => place_all(),
+    };
     for (indices, placed) in work {
         match placed {
             Ok(originals) => {
