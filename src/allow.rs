@@ -107,6 +107,7 @@ mod tests {
             commit: None,
             verification: None,
             line_text: crate::finding::LineText::new(line),
+            original: None,
         }
     }
 

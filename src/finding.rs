@@ -175,6 +175,18 @@ pub struct Finding {
     /// Bounded in length; the key itself is inside it unredacted, so never print it raw
     /// (its `Debug` withholds it).
     pub line_text: LineText,
+    /// Where the key was written, through a source map (bundles and maps only).
+    pub original: Option<Original>,
+}
+
+/// A key's place in the source a bundler started from, as a source map tells it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Original {
+    /// The source as the map names it (`webpack://app/./pages/_app.tsx`).
+    pub source: String,
+    /// 1-based line and column (code points) of the key's first character there.
+    pub line: u64,
+    pub column: u64,
 }
 
 impl Finding {
@@ -366,6 +378,8 @@ pub struct Report {
     pub keys: Vec<Key>,
     /// Public keys seen in public-key slots, each once at its first place, sorted by id.
     pub public_keys_seen: Vec<PublicKeySeen>,
+    /// `pkscan url` only: the URLs found but not requested, keys redacted.
+    pub skipped_urls: Option<Vec<String>>,
 }
 
 impl Report {
@@ -421,8 +435,11 @@ mod tests {
             commit: None,
             verification: None,
             line_text: LineText::new(format!("KEY={key} # and {key}")),
+            original: None,
         };
-        let report = Report { findings: vec![finding], ..Report::default() };
+        let mut report = Report { findings: vec![finding], ..Report::default() };
+        crate::report::keys::build(&mut report, None);
+        assert_eq!(report.keys.len(), 1, "the report has a key to show");
         let shown = format!("{report:?}");
         assert!(!shown.contains(&key), "{shown}");
         assert!(!shown.contains(&key[3..]), "{shown}");

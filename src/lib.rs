@@ -14,6 +14,7 @@ pub(crate) mod detect;
 pub(crate) mod finding;
 pub(crate) mod lines;
 pub(crate) mod mmap;
+pub(crate) mod original;
 pub(crate) mod paths;
 pub(crate) mod report;
 pub(crate) mod rules;
@@ -67,6 +68,8 @@ pub fn scan(opts: &Options) -> Result<Report> {
         source::scan_stdin(&mut sink);
         collected.merge(sink.into_collected());
     }
+    let threads = opts.worker_threads();
+    source::maps::resolve(&mut collected.findings, &mut collected.errors, &opts.limits, threads);
     Ok(finish_report(opts, collected, None, started))
 }
 
@@ -96,6 +99,7 @@ pub fn scan_urls(opts: &Options, urls: &UrlOptions) -> Result<UrlScan> {
     let mut report = finish_report(opts, crawl.collected, None, started);
     report.summary.urls_fetched = Some(crawl.fetched);
     report.summary.urls_skipped = Some(crawl.skipped);
+    report.skipped_urls = Some(crawl.skipped_urls);
     Ok(UrlScan { report, unreachable: crawl.unreachable })
 }
 

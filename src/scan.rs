@@ -315,8 +315,17 @@ impl<'o> Engine<'o> {
 
     /// Scans a blob that is already in memory (git objects, decoded views).
     pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
+        let before = out.findings.len();
         // A compressed file or an archive in history is rare: it pays for its buffers.
         self.scan_in_memory(bytes, blob, &mut Scratch::default(), out);
+        // A source map in history or the index: its keys are placed in its sourcesContent
+        // while its bytes are at hand (a bundle's map may be in another blob: not looked for).
+        let plain = !self.opts.decode || !decode::is_layered(bytes, &blob.display);
+        if out.findings.len() > before && plain && blob.display.ends_with(".map") {
+            if let Err(why) = crate::original::place_in_map(bytes, &mut out.findings[before..]) {
+                out.error(blob.display.clone(), why);
+            }
+        }
     }
 
     fn scan_in_memory(
@@ -474,6 +483,7 @@ impl<'o> Engine<'o> {
             commit: blob.commit.clone(),
             verification: None,
             line_text: LineText::new(String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end])),
+            original: None,
         });
     }
 }
@@ -534,9 +544,7 @@ fn is_served(
     end: usize,
 ) -> bool {
     blob.served
-        || traits.served
-        || asset::is_on_minified_line(buf, start, end)
-        || (traits.maybe_react_native && asset::imports_react_native(buf))
+        || traits.is_served_at(buf, start, end)
         || (traits.maybe_android && has_android_manifest(blob))
 }
 

@@ -1,7 +1,8 @@
 //! Is a file served to clients (a "public asset")? Decided from its path (built-site
 //! folders, templates, client components, bundles, source maps, mobile app code, members
-//! of app packages) and, only for files that hold a key, from its content (a minified line,
-//! a `react-native` import).
+//! of app packages; never server-only routes or build caches) and, only for files that
+//! hold a key, from its content (a minified line, a `react-native` import, a public
+//! variable of an `.env` file).
 
 use memchr::{memchr, memmem, memrchr};
 
@@ -51,6 +52,23 @@ const ANDROID_MANIFEST: &str = "AndroidManifest.xml";
 /// App packages whose members are shipped to devices.
 const APP_PACKAGES: &[&str] = &[".apk!", ".ipa!", ".aab!"];
 
+/// Build caches: never served, whatever their lines look like.
+const CACHE_FOLDERS: &[[&str; 2]] =
+    &[[".next", "cache"], ["node_modules", ".cache"], [".angular", "cache"], [".nx", "cache"]];
+const CACHE_FOLDER_NAMES: &[&str] = &[".parcel-cache", ".turbo"];
+
+/// Prefixes of environment variables that frameworks inline into client bundles.
+const PUBLIC_ENV_PREFIXES: &[&str] = &[
+    "NEXT_PUBLIC_",
+    "VITE_",
+    "REACT_APP_",
+    "NUXT_PUBLIC_",
+    "GATSBY_",
+    "EXPO_PUBLIC_",
+    "PUBLIC_",
+    "STORYBOOK_",
+];
+
 /// A line longer than this many characters marks a minified bundle.
 pub(crate) const MINIFIED_LINE_CHARS: usize = 5000;
 
@@ -63,6 +81,10 @@ pub struct PathTraits {
     pub maybe_android: bool,
     /// JavaScript or TypeScript: served when it imports `react-native`.
     pub maybe_react_native: bool,
+    /// Server-only code or a build cache: nothing in its content makes it served.
+    pub never_served: bool,
+    /// An `.env` file: a key in a public variable is served.
+    pub env_file: bool,
 }
 
 impl PathTraits {
@@ -82,6 +104,9 @@ impl PathTraits {
         let template = SERVED_DOUBLE_EXTENSIONS.iter().any(|s| file.ends_with(s));
         let jvm = matches!(extension, "kt" | "kts" | "java");
         let android_folder = folders.contains(&"android");
+        if is_server_only(file, folders) || is_build_cache(folders) {
+            return PathTraits { never_served: true, ..PathTraits::default() };
+        }
         PathTraits {
             served: served_folder
                 || minified
@@ -90,6 +115,8 @@ impl PathTraits {
                 || (jvm && android_folder),
             maybe_android: jvm && !android_folder,
             maybe_react_native: matches!(extension, "js" | "ts" | "mjs" | "cjs"),
+            never_served: false,
+            env_file: *file == ".env" || file.starts_with(".env."),
         }
     }
 }
@@ -118,6 +145,55 @@ pub(crate) fn android_manifest_paths(path: &str) -> impl Iterator<Item = String>
 /// Is the `/`-separated `path` an Android module's manifest?
 pub(crate) fn is_android_manifest(path: &str) -> bool {
     path.rsplit('/').next() == Some(ANDROID_MANIFEST)
+}
+
+impl PathTraits {
+    /// What the path and the content around the key at `buf[start..end]` say, short of
+    /// the Android manifest look-up (the caller's, when `maybe_android`).
+    pub fn is_served_at(&self, buf: &[u8], start: usize, end: usize) -> bool {
+        if self.never_served {
+            return false;
+        }
+        self.served
+            || is_on_minified_line(buf, start, end)
+            || (self.maybe_react_native && imports_react_native(buf))
+            || (self.env_file && is_public_env_value(buf, start))
+    }
+}
+
+/// Routes and modules that frameworks run on the server only: Next.js `pages/api/` and App
+/// Router `route.js|ts` under `app/`, Nuxt's `server/`, SvelteKit's `+server`,
+/// `+page.server` and `+layout.server`, Remix's `*.server.*`. `file` and `folders` are
+/// lowercase.
+fn is_server_only(file: &str, folders: &[&str]) -> bool {
+    let (stem, extension) = file.rsplit_once('.').unwrap_or((file, ""));
+    let script = matches!(extension, "js" | "ts" | "jsx" | "tsx" | "mjs" | "cjs");
+    folders.windows(2).any(|w| w == ["pages", "api"])
+        || folders.contains(&"server")
+        || (folders.contains(&"app") && matches!(file, "route.js" | "route.ts"))
+        || (script && (stem == "+server" || stem.ends_with(".server")))
+}
+
+/// Build caches: `.next/cache/`, `node_modules/.cache/`, `.parcel-cache/`, `.turbo/`,
+/// `.angular/cache/`, `.nx/cache/`.
+fn is_build_cache(folders: &[&str]) -> bool {
+    folders.iter().any(|f| CACHE_FOLDER_NAMES.contains(f))
+        || folders.windows(2).any(|w| CACHE_FOLDERS.iter().any(|c| w == c))
+}
+
+/// True when the key at `buf[start..]` is the value of an `.env` line whose variable a
+/// framework inlines into client bundles (`NEXT_PUBLIC_`, `VITE_`...).
+pub(crate) fn is_public_env_value(buf: &[u8], start: usize) -> bool {
+    let line_start = memrchr(b'\n', &buf[..start]).map_or(0, |i| i + 1);
+    let line = String::from_utf8_lossy(&buf[line_start..start]);
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    let Some((name, _)) = line.split_once('=') else {
+        return false;
+    };
+    let name = name.trim_end();
+    let is_name = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    is_name && PUBLIC_ENV_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 /// True when the line holding `buf[start..end]` is longer than a hand-written one.
@@ -225,6 +301,75 @@ mod tests {
         assert_eq!(found, expected);
         let top: Vec<String> = android_manifest_paths("App.kt").collect();
         assert_eq!(top, ["AndroidManifest.xml", "src/main/AndroidManifest.xml"]);
+    }
+
+    #[test]
+    fn server_only_routes_are_never_served() {
+        for path in [
+            "pages/api/klaviyoSubscribe.tsx",
+            "src/pages/api/subscribe.js",
+            "app/api/subscribe/route.ts",
+            "src/app/route.js",
+            "server/api/subscribe.ts",
+            "server/components/Widget.vue",
+            "dist/server/entry.mjs",
+            "src/routes/api/+server.js",
+            "src/routes/+page.server.ts",
+            "src/routes/+layout.server.js",
+            "app/routes/klaviyo.server.tsx",
+            "app/utils/session.server.ts",
+        ] {
+            let traits = PathTraits::of(path);
+            assert!(traits.never_served && !traits.served, "{path}");
+        }
+        for path in ["pages/index.tsx", "app/page.tsx", "src/routes/+page.svelte", "route.ts"] {
+            assert!(!PathTraits::of(path).never_served, "{path}");
+        }
+    }
+
+    #[test]
+    fn build_caches_are_never_served_even_with_long_lines() {
+        let long = format!("{}KEY{}", "a".repeat(3000), "b".repeat(3000));
+        let at = long.find("KEY").unwrap();
+        for path in [
+            ".next/cache/webpack/client-production/0.pack",
+            "web/.next/cache/images/x.js",
+            "node_modules/.cache/babel-loader/1.json",
+            ".parcel-cache/data.mdb",
+            ".turbo/cache/x.tar.zst",
+            ".angular/cache/17.0.0/x.js",
+            ".nx/cache/run.json",
+        ] {
+            let traits = PathTraits::of(path);
+            assert!(traits.never_served, "{path}");
+            assert!(!traits.is_served_at(long.as_bytes(), at, at + 3), "{path}");
+        }
+        assert!(PathTraits::of("x.js").is_served_at(long.as_bytes(), at, at + 3));
+    }
+
+    #[test]
+    fn public_env_variables_are_served() {
+        let served = |path: &str, text: &str| {
+            let at = text.find("KEY").unwrap();
+            PathTraits::of(path).is_served_at(text.as_bytes(), at, at + 3)
+        };
+        for prefix in [
+            "NEXT_PUBLIC_",
+            "VITE_",
+            "REACT_APP_",
+            "NUXT_PUBLIC_",
+            "GATSBY_",
+            "EXPO_PUBLIC_",
+            "PUBLIC_",
+            "STORYBOOK_",
+        ] {
+            assert!(served(".env", &format!("A=1\n{prefix}KLAVIYO=KEY\n")), "{prefix}");
+        }
+        assert!(served(".env.production", "export VITE_KLAVIYO = \"KEY\""));
+        assert!(!served(".env", "KLAVIYO_PRIVATE_KEY=KEY"));
+        assert!(!served(".env", "# NEXT_PUBLIC_KLAVIYO=KEY"));
+        assert!(!served("config.env", "NEXT_PUBLIC_KLAVIYO=KEY"));
+        assert!(!served("src/env.ts", "NEXT_PUBLIC_KLAVIYO=KEY"));
     }
 
     #[test]

@@ -55,6 +55,10 @@ static LEARNQ_ACCOUNT: LazyLock<Regex> =
 static ACCOUNT: LazyLock<Regex> =
     LazyLock::new(|| regex(&format!(r#"(?i)(?:^|[^a-z0-9_$.])["'`]?account{SEP}"#)));
 static SNIPPET_MARKER: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)_learnq|klaviyo"));
+/// A string join just before the key's string: `"…" + "` or `"…".concat("`, which is
+/// what minifiers make of a template literal around a constant.
+static JOIN: LazyLock<Regex> =
+    LazyLock::new(|| regex(r#"["'`]\s*(?:\+|\.\s*concat\s*\()\s*["'`]$"#));
 
 /// The slot a key at `buf[start..end]` sits in, with the layers needed to see it.
 pub(crate) fn slot(buf: &[u8], start: usize, end: usize) -> Option<(KeyRule, Vec<Layer>)> {
@@ -67,7 +71,8 @@ pub(crate) fn slot(buf: &[u8], start: usize, end: usize) -> Option<(KeyRule, Vec
         if plan.is_empty() || *prefix != buf[start.saturating_sub(PREFIX_BYTES)..start] {
             let window =
                 if plan.is_empty() { window } else { apply(plan, window, &mut decoded_window) };
-            if let Some(rule) = slot_of(prefix, window) {
+            if let Some(rule) = slot_of(prefix, window).or_else(|| slot_across_join(prefix, window))
+            {
                 return Some((rule, plan.to_vec()));
             }
         }
@@ -244,6 +249,12 @@ fn is_public_key_value(buf: &[u8], start: usize, end: usize) -> bool {
         && value.iter().any(u8::is_ascii_alphabetic)
         && value.iter().any(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
         && value.iter().any(|b| *b != value[0])
+}
+
+/// The slot the string before a join names: `"…?company_id=" + "KEY"` is `company_id`.
+fn slot_across_join(prefix: &[u8], window: &[u8]) -> Option<KeyRule> {
+    let join = JOIN.find(prefix)?;
+    slot_of(&prefix[..join.start()], window)
 }
 
 /// Applies the layers of `plan` to `input`, outermost first; returns the decoded bytes.
@@ -435,6 +446,29 @@ mod tests {
             slot_for(r"\u0022companyId\u0022:\u0022KEY"),
             Some((KeyRule::CompanyId, vec![Layer::Json]))
         );
+    }
+
+    #[test]
+    fn slots_survive_string_joins() {
+        for (t, rule) in [
+            (
+                r#""//static.klaviyo.com/onsite/js/klaviyo.js?company_id=" + "KEY""#,
+                KeyRule::CompanyId,
+            ),
+            (
+                r#""https://static.klaviyo.com/onsite/js/klaviyo.js?company_id=".concat("KEY")"#,
+                KeyRule::CompanyId,
+            ),
+            ("'/client/profiles/?company_id='+'KEY'", KeyRule::CompanyId),
+            ("`https://static.klaviyo.com/onsite/js/` . concat( `KEY`)", KeyRule::CompanyId),
+            (r#"{token:"" + "KEY",event:"Viewed"}"#, KeyRule::Token),
+            (r#"_learnq.push(["account", "" + "KEY"])"#, KeyRule::Account),
+            (r#"\"klaviyo.js?company_id=\".concat(\"KEY\")"#, KeyRule::CompanyId),
+        ] {
+            assert_eq!(slot_for(t).map(|s| s.0), Some(rule), "{t}");
+        }
+        assert_eq!(slot_for(r#""?company_id=" + x + "KEY""#), None, "another term between");
+        assert_eq!(slot_for(r#""Klaviyo-API-Key ".concat("KEY")"#), None, "no slot name");
     }
 
     #[test]

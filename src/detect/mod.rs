@@ -111,11 +111,7 @@ mod tests {
             text.as_bytes(),
             0,
             text.len(),
-            |buf, s, e| {
-                traits.served
-                    || asset::is_on_minified_line(buf, s, e)
-                    || (traits.maybe_react_native && asset::imports_react_native(buf))
-            },
+            |buf, s, e| traits.is_served_at(buf, s, e),
             &mut out,
         );
         out

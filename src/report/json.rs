@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{
-    CommitInfo, Finding, Key, KeyHistory, Layer, PublicApiKey, PublicKeySeen, Report, ScanError,
-    Severity, Summary, Verification,
+    CommitInfo, Finding, Key, KeyHistory, Layer, Original, PublicApiKey, PublicKeySeen, Report,
+    ScanError, Severity, Summary, Verification,
 };
 use crate::report::PrintOptions;
 
@@ -24,6 +24,9 @@ pub(crate) struct JsonReport {
     pub keys: Vec<JsonKey>,
     pub summary: Summary,
     pub errors: Vec<ScanError>,
+    /// `pkscan url` only: the URLs found but not requested.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub skipped_urls: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,6 +53,9 @@ pub(crate) struct JsonFinding {
     /// Present only when the run verified keys (`--verify`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub verification: Option<Verification>,
+    /// Present only when a source map tells where the key was written.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub original: Option<Original>,
 }
 
 impl JsonFinding {
@@ -69,6 +75,7 @@ impl JsonFinding {
             message: finding.message.clone(),
             commit: finding.commit.clone(),
             verification: finding.verification.clone(),
+            original: finding.original.clone(),
         }
     }
 }
@@ -118,6 +125,7 @@ impl JsonReport {
             keys: report.keys.iter().map(|k| JsonKey::new(k, opts)).collect(),
             summary: report.summary.clone(),
             errors: report.errors.clone(),
+            skipped_urls: report.skipped_urls.clone(),
         }
     }
 }

@@ -174,6 +174,7 @@ mod tests {
             commit: None,
             verification: None,
             line_text: LineText::new("x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m"), // pkscan:allow
+            original: None,
         }
     }
 

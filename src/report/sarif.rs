@@ -126,6 +126,22 @@ fn result(finding: &Finding, rules: &[Rule], opts: &PrintOptions) -> Value {
     if let Some(index) = rules.iter().position(|r| r.id == finding.rule_id) {
         value["ruleIndex"] = json!(index);
     }
+    if let Some(original) = &finding.original {
+        let (uri, base) = source_uri(finding, &original.source);
+        let mut artifact = json!({ "uri": uri });
+        if base {
+            artifact["uriBaseId"] = json!(ROOT_ID);
+        }
+        let place = format!("{}:{}:{}", original.source, original.line, original.column);
+        value["relatedLocations"] = json!([{
+            "id": 1,
+            "message": { "text": format!("written at {place} (source map)") },
+            "physicalLocation": {
+                "artifactLocation": artifact,
+                "region": { "startLine": original.line, "startColumn": original.column },
+            },
+        }]);
+    }
     value
 }
 
@@ -148,6 +164,42 @@ pub(crate) fn percent_encode_path(path: &str) -> String {
         }
     }
     out
+}
+
+/// A source map's source as a file path code scanning can show: a relative source
+/// (`../../src/main.js`) resolved against the folder of the file that holds the finding;
+/// a bundler's namespaced name (`webpack://app/./pages/_app.tsx`) as the path after its
+/// namespace (`pages/_app.tsx`), relative to the root. In `url` reports the base is the
+/// finding's URL, as for the finding itself.
+fn source_uri(finding: &Finding, source: &str) -> (String, bool) {
+    if let Some((_, rest)) = source.split_once("://") {
+        let path = rest.split_once('/').map_or(rest, |(_, path)| path);
+        return (percent_encode_path(&normalize(path)), true);
+    }
+    if artifact_uri(finding).1 {
+        let below = &finding.root_relative_path;
+        let folder = below.rsplit_once('/').map_or("", |(folder, _)| folder);
+        return (percent_encode_path(&normalize(&format!("{folder}/{source}"))), true);
+    }
+    match url::Url::parse(&finding.path).and_then(|base| base.join(source)) {
+        Ok(joined) => (joined.to_string(), false),
+        Err(_) => (percent_encode_path(&normalize(source)), true),
+    }
+}
+
+/// `a/./b/../c` as `a/c`; leading `..` that would climb above the root are dropped.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 fn level(severity: Severity) -> &'static str {

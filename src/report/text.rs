@@ -211,6 +211,10 @@ fn print_finding(
         let layers: Vec<&str> = f.decoded.iter().map(|l| l.as_str()).collect();
         writeln!(out, "{indent}found after {}", layers.join(" → "))?;
     }
+    if let Some(original) = &f.original {
+        let place = format!("{}:{}:{}", original.source, original.line, original.column);
+        writeln!(out, "{indent}written at {} (source map)", escape_control(&place))?;
+    }
     if let Some(commit) = &f.commit {
         writeln!(
             out,

@@ -246,6 +246,21 @@ pub(crate) const EXAMPLES: &[Example] = &[
     },
     Example { path: ".env", text: "KLAVIYO_PRIVATE_KEY=$KEY", expect: Some(KeyRule::Generic) },
     Example {
+        path: ".env.local",
+        text: "NEXT_PUBLIC_KLAVIYO_KEY=$KEY",
+        expect: Some(KeyRule::PublicAsset),
+    },
+    Example {
+        path: "pages/api/subscribe.tsx",
+        text: r#"fetch(url, {headers: {Authorization: `Klaviyo-API-Key $KEY`}})"#,
+        expect: Some(KeyRule::Generic),
+    },
+    Example {
+        path: ".next/cache/webpack/client-production/0.pack",
+        text: r#"var k="$KEY";"#,
+        expect: Some(KeyRule::Generic),
+    },
+    Example {
         path: "config.py",
         text: "headers = {'Authorization': 'Klaviyo-API-Key $KEY'}",
         expect: Some(KeyRule::Generic),

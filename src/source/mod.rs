@@ -5,6 +5,7 @@
 pub(crate) mod fs;
 pub(crate) mod git;
 pub(crate) mod guard;
+pub(crate) mod maps;
 pub(crate) mod url;
 
 use std::io::Read;

@@ -17,6 +17,8 @@ struct Expected {
     rule_id: String,
     secret: String,
     decoded: Vec<String>,
+    #[serde(default)]
+    original: Option<serde_json::Value>,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -24,8 +26,15 @@ fn sha256_hex(text: &str) -> String {
 }
 
 fn scan_fixtures(extra: &[&str]) -> Run {
-    let mut args =
-        vec!["scan", "fixtures/site", "fixtures/app", "fixtures/decoys", "--format", "json"];
+    let mut args = vec![
+        "scan",
+        "fixtures/site",
+        "fixtures/app",
+        "fixtures/decoys",
+        "fixtures/js",
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     Run::new(pkscan_in(project_root(), &args))
 }
@@ -49,6 +58,7 @@ fn fixture_corpus_gives_exactly_the_expected_findings() {
                 f.rule_id.clone(),
                 f.secret_sha256.clone(),
                 f.decoded.clone(),
+                f.original.clone(),
             )
         })
         .collect();
@@ -63,6 +73,7 @@ fn fixture_corpus_gives_exactly_the_expected_findings() {
                 e.rule_id.clone(),
                 sha256_hex(&e.secret),
                 e.decoded.clone(),
+                e.original.clone(),
             )
         })
         .collect();

@@ -12,6 +12,7 @@ mod git;
 mod hostile;
 mod html;
 mod hygiene;
+mod js;
 mod keys;
 mod recipes;
 mod url;
@@ -186,6 +187,8 @@ pub struct JsonReport {
     pub keys: Vec<JsonKey>,
     pub summary: JsonSummary,
     pub errors: Vec<JsonError>,
+    #[serde(default)]
+    pub skipped_urls: Option<Vec<String>>,
 }
 
 /// A `keys` entry. The git fields are absent outside `git` (so `None` there); `removed`
@@ -259,6 +262,8 @@ pub struct JsonFinding {
     pub commit: Option<serde_json::Value>,
     #[serde(default)]
     pub verification: Option<serde_json::Value>,
+    #[serde(default)]
+    pub original: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq, Default)]

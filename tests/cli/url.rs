@@ -468,6 +468,10 @@ fn a_storefront_is_audited_within_scope_and_bounds() {
     // Off scope: the partner's page and widget; holding a key: the loader; the mailto: link;
     // the redirect that left the chain cap is not skipped but an error.
     assert_eq!(report.summary.urls_skipped, Some(4));
+    let skipped = report.skipped_urls.clone().unwrap();
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert!(skipped.iter().all(|u| !carries_key_shape(u)), "a key in skipped_urls: {skipped:?}");
+    assert!(skipped.iter().any(|u| u.contains("pk_")), "the loader, redacted: {skipped:?}");
     assert_eq!(report.summary.errors, 5);
     // The trickling response runs for a minute; the 1 s budget ended it.
     assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
@@ -753,4 +757,173 @@ fn the_html_report_names_the_site_and_shows_urls_as_text() {
         assert!(page.contains(&expected), "{expected}\n--- in\n{page}");
     }
     assert_eq!(page.matches("<article class=\"card ").count(), 1);
+}
+
+/// Routes serving a committed build the way its framework's server would: `pages` maps a
+/// URL path to a file below `root`; every other file below `root/assets_dir` is served at
+/// `prefix` + its path there.
+fn build_routes(
+    root: &str,
+    pages: &[(&str, &str)],
+    assets_dir: &str,
+    prefix: &str,
+) -> HashMap<String, Reply> {
+    let root = crate::project_root().join(root);
+    let content_type = |path: &str| match path.rsplit_once('.').map_or("", |(_, e)| e) {
+        "html" => "text/html; charset=utf-8",
+        "js" => "application/javascript",
+        "css" => "text/css",
+        "map" | "json" => "application/json",
+        _ => "application/octet-stream",
+    };
+    let mut routes = HashMap::new();
+    for (url_path, file) in pages {
+        let body = std::fs::read(root.join(file)).unwrap();
+        routes.insert(url_path.to_string(), ok(content_type(file), body));
+    }
+    let assets = root.join(assets_dir);
+    let mut stack = vec![assets.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let below = path.strip_prefix(&assets).unwrap().to_str().unwrap().to_string();
+            let body = std::fs::read(&path).unwrap();
+            routes.insert(format!("{prefix}{below}"), ok(content_type(&below), body));
+        }
+    }
+    routes
+}
+
+fn carries_key_shape(target: &str) -> bool {
+    let bytes = target.as_bytes();
+    target.match_indices("pk_").any(|(at, _)| {
+        bytes[at + 3..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count()
+            >= 34
+    })
+}
+
+#[test]
+fn the_next_build_is_followed_through_its_manifest_and_chunk_map_to_every_key() {
+    let routes = build_routes(
+        "fixtures/js/next-shop/.next",
+        &[
+            ("/", "server/pages/index.html"),
+            ("/products/linen-shirt", "server/pages/products/[handle].html"),
+        ],
+        "static",
+        "/_next/static/",
+    );
+    let site = Server::start("127.0.0.1", routes);
+    let (run, _) = pkscan(&["url", &site.url("/"), "--format", "json"], "");
+    run.expect_code(1);
+    let report = run.json();
+    let chunks = site.url("/_next/static/chunks/");
+    let got: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let source = f.original.as_ref().map(|o| {
+                format!("{}:{}:{}", o["source"].as_str().unwrap(), o["line"], o["column"])
+            });
+            (f.path.replace(&chunks, ""), f.rule_id.as_str(), source)
+        })
+        .collect();
+    let src = |s: &str| Some(format!("webpack://_N_E/./{s}"));
+    assert_eq!(
+        got,
+        vec![
+            (
+                "614.c7a571e1163262ae.js".into(),
+                "klaviyo-private-key-in-public-asset",
+                src("components/Newsletter.tsx:9:24")
+            ),
+            (
+                "614.c7a571e1163262ae.js.map".into(),
+                "klaviyo-private-key-in-public-asset",
+                src("components/Newsletter.tsx:9:41")
+            ),
+            (
+                "pages/_app-7d2f50b419c19413.js".into(),
+                "klaviyo-private-key-as-company-id",
+                src("components/KlaviyoScript.tsx:4:28")
+            ),
+            (
+                "pages/_app-7d2f50b419c19413.js.map".into(),
+                "klaviyo-private-key-as-company-id",
+                src("components/KlaviyoScript.tsx:4:29")
+            ),
+            (
+                "pages/products/[handle]-03738e8dfe0e180c.js".into(),
+                "klaviyo-private-key-as-token",
+                src("pages/products/[handle].tsx:8:14")
+            ),
+        ]
+    );
+    // The vendor chunks are left out of the fixture (see fixtures/js/build.sh).
+    let errors: Vec<_> =
+        report.errors.iter().map(|e| (e.path.replace(&chunks, ""), e.message.as_str())).collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("framework-e9c2361246278a7b.js".to_string(), "HTTP 404"),
+            ("main-2f95a61e3295840d.js".to_string(), "HTTP 404"),
+            ("polyfills-42372ed130431b0a.js".to_string(), "HTTP 404"),
+        ]
+    );
+    let targets = site.targets();
+    assert!(targets.iter().all(|t| !carries_key_shape(t)), "{targets:?}");
+    let mut unique = targets.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), targets.len(), "each URL once: {targets:?}");
+    // Off scope, so never requested: the loader, named in the _app chunk.
+    let skipped = "https://static.klaviyo.com/onsite/js/klaviyo.js?company_id=".to_string();
+    assert_eq!(report.skipped_urls, Some(vec![skipped]));
+    assert_eq!(report.summary.urls_skipped, Some(1));
+}
+
+#[test]
+fn the_vite_build_gives_its_keys_with_their_original_lines() {
+    let routes =
+        build_routes("fixtures/js/vite-shop/dist", &[("/", "index.html")], "assets", "/assets/");
+    let site = Server::start("127.0.0.1", routes);
+    let (run, _) = pkscan(&["url", &site.url("/"), "--format", "json"], "");
+    run.expect_code(1);
+    let report = run.json();
+    let assets = site.url("/assets/");
+    let got: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let o = f.original.as_ref().unwrap();
+            let place = format!("{}:{}:{}", o["source"].as_str().unwrap(), o["line"], o["column"]);
+            (f.path.replace(&assets, ""), f.rule_id.as_str(), place)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "index-BfM_ion2.js".into(),
+                "klaviyo-private-key-as-company-id",
+                "../../src/klaviyo.js:4:11".into()
+            ),
+            (
+                "index-BfM_ion2.js".into(),
+                "klaviyo-private-key-in-public-asset",
+                "../../src/profile.js:2:25".into()
+            ),
+            (
+                "index-BfM_ion2.js.map".into(),
+                "klaviyo-private-key-in-public-asset",
+                "../../src/profile.js:2:26".into()
+            ),
+        ]
+    );
+    assert_eq!(report.errors, vec![]);
+    assert!(site.targets().iter().all(|t| !carries_key_shape(t)), "{:?}", site.targets());
 }

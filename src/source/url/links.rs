@@ -200,14 +200,40 @@ static QUOTED_PATH: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the quoted-path pattern is valid")
 });
 
-/// `//# sourceMappingURL=...` and `/*# sourceMappingURL=... */` (and the older `//@`).
-static SOURCE_MAP_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s;])(?://|/\*)[#@][ \t]*sourceMappingURL=([^\s'"*]{1,4000})"#)
-        .expect("the sourceMappingURL pattern is valid")
+/// A chunk path in a Next.js `_buildManifest.js`: `"static/chunks/pages/x-3f9a.js"`,
+/// relative to the asset prefix.
+static MANIFEST_CHUNK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(static/(?-u:[^"\\\s<>{}]){1,2000}?\.(?:m?js|css))""#)
+        .expect("the manifest chunk pattern is valid")
 });
 
-/// What a script or style refers to: quoted paths (when `quoted` is true) and its source
-/// map comment. `data:` maps are inline, hence already scanned with the body.
+// Byte classes (`(?-u:…)`) throughout: bounded repetitions of Unicode classes compile
+// to automata that take a tenth of a second each to build.
+
+/// A webpack runtime's chunk file name through a literal id-to-hash map:
+/// `"static/js/" + e + "." + {12:"3f9a…"}[e] + ".chunk.js"`. Groups: folder, id variable,
+/// separator, the map's body, the variable indexing it, suffix.
+static WEBPACK_CHUNK_MAP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#""((?-u:[^"\\\s]){0,500})"\s*\+\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\+\s*"((?-u:[^"\\\s]){0,100})"\s*\+\s*\(?\s*\{([^{}]+)\}\s*\)?\s*\[\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\]\s*\+\s*"((?-u:[^"\\\s]){0,100})""#,
+    )
+    .expect("the webpack chunk map pattern is valid")
+});
+
+/// One `id: "hash"` entry of a chunk map (ids are numbers, strings or names).
+static CHUNK_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u:[,{\s]|^)(?:(\d{1,12})|"([A-Za-z0-9_./-]{1,200})"|([A-Za-z_$][A-Za-z0-9_$]{0,200}))\s*:\s*"([A-Za-z0-9_-]{1,100})""#)
+        .expect("the chunk entry pattern is valid")
+});
+
+/// The webpack runtime's public path: `__webpack_require__.p = "/_next/"`, minified `.p="/"`.
+static PUBLIC_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\.p\s*=\s*"((?-u:[^"\\\s]){0,500})""#).expect("the public path pattern is valid")
+});
+
+/// What a script or style refers to: quoted paths, the chunks a Next.js build manifest
+/// lists and those a webpack runtime's chunk map names (when `quoted` is true), and its
+/// source map comment. `data:` maps are inline, hence already scanned with the body.
 pub(crate) fn from_script(body: &[u8], base: &Url, quoted: bool) -> Vec<Reference> {
     let mut refs = Vec::new();
     if quoted {
@@ -216,12 +242,68 @@ pub(crate) fn from_script(body: &[u8], base: &Url, quoted: bool) -> Vec<Referenc
                 refs.push(Reference::new(path, base, Via::Quoted));
             }
         }
+        refs.extend(manifest_chunks(body, base));
+        refs.extend(webpack_chunks(body, base));
     }
-    // The last comment wins, as in browsers' devtools.
-    let last = SOURCE_MAP_COMMENT.captures_iter(body).filter_map(|c| c.get(1)).last();
-    if let Some(text) = last.and_then(|m| std::str::from_utf8(m.as_bytes()).ok()) {
-        if !text.trim_start().to_ascii_lowercase().starts_with("data:") {
+    if let Some(text) = crate::original::source_mapping_url(body) {
+        if !crate::original::is_data_url(text) {
             refs.push(Reference::new(text, base, Via::SourceMap));
+        }
+    }
+    refs
+}
+
+/// The asset prefix of a Next.js script: its URL up to and including `/_next/`, else
+/// `/_next/` on its origin.
+fn next_prefix(script: &Url) -> Url {
+    let path = script.path();
+    let prefix = match path.find("/_next/") {
+        Some(at) => &path[..at + "/_next/".len()],
+        None => "/_next/",
+    };
+    script.join(prefix).unwrap_or_else(|_| script.clone())
+}
+
+/// The chunks a Next.js `_buildManifest.js` lists, relative to the asset prefix.
+fn manifest_chunks(body: &[u8], base: &Url) -> Vec<Reference> {
+    if memchr::memmem::find(body, b"__BUILD_MANIFEST").is_none() {
+        return Vec::new();
+    }
+    let prefix = next_prefix(base);
+    MANIFEST_CHUNK
+        .captures_iter(body)
+        .filter_map(|caps| std::str::from_utf8(caps.get(1)?.as_bytes()).ok())
+        .map(|path| Reference::new(path, &prefix, Via::Quoted))
+        .collect()
+}
+
+fn text(m: Option<regex::bytes::Match<'_>>) -> &str {
+    m.and_then(|m| std::str::from_utf8(m.as_bytes()).ok()).unwrap_or_default()
+}
+
+/// The chunk files a webpack runtime names through a literal id-to-hash map, relative to
+/// its public path (`.p="/_next/"`; a script's own folder for `auto` or none).
+fn webpack_chunks(body: &[u8], base: &Url) -> Vec<Reference> {
+    let mut refs = Vec::new();
+    for caps in WEBPACK_CHUNK_MAP.captures_iter(body) {
+        let (folder, var, sep) = (text(caps.get(1)), text(caps.get(2)), text(caps.get(3)));
+        let (entries, index, suffix) = (text(caps.get(4)), text(caps.get(5)), text(caps.get(6)));
+        if var != index {
+            continue;
+        }
+        let public = PUBLIC_PATH.captures(body).map(|c| text(c.get(1))).unwrap_or("auto");
+        let root = match public {
+            "auto" | "" => base.clone(),
+            path => base.join(path).unwrap_or_else(|_| base.clone()),
+        };
+        for entry in CHUNK_ENTRY.captures_iter(entries.as_bytes()) {
+            let id = text(entry.get(1).or(entry.get(2)).or(entry.get(3)));
+            let hash = text(entry.get(4));
+            refs.push(Reference::new(
+                &format!("{folder}{id}{sep}{hash}{suffix}"),
+                &root,
+                Via::Quoted,
+            ));
         }
     }
     refs
@@ -299,6 +381,61 @@ fetch("https://other.example/data.json")}();
         let want: Vec<_> = want.into_iter().map(|(u, v)| (u.to_string(), v)).collect();
         assert_eq!(got, want);
         assert_eq!(urls(&from_script(script, &base, false)), want[5..].to_vec());
+    }
+
+    #[test]
+    fn next_build_manifests_give_their_chunks() {
+        let manifest = br#"self.__BUILD_MANIFEST={__rewrites:{afterFiles:[],beforeFiles:[],fallback:[]},"/":["static/chunks/pages/index-39150951e7b49563.js"],"/products/[handle]":["static/chunks/pages/products/[handle]-03738e8dfe0e180c.js","static/css/a1.css"],sortedPages:["/","/_app"]},self.__BUILD_MANIFEST_CB&&self.__BUILD_MANIFEST_CB();"#;
+        let base =
+            Url::parse("https://cdn.example/shop/_next/static/b1/_buildManifest.js").unwrap();
+        let want = vec![
+            ("https://cdn.example/shop/_next/static/chunks/pages/index-39150951e7b49563.js", Via::Quoted),
+            ("https://cdn.example/shop/_next/static/chunks/pages/products/[handle]-03738e8dfe0e180c.js", Via::Quoted),
+            ("https://cdn.example/shop/_next/static/css/a1.css", Via::Quoted),
+        ];
+        let want: Vec<_> = want.into_iter().map(|(u, v)| (u.to_string(), v)).collect();
+        assert_eq!(urls(&from_script(manifest, &base, true)), want);
+        assert_eq!(from_script(manifest, &base, false), vec![], "only where quoted paths are");
+        let plain = br#"var a = ["static/chunks/x.js"];"#;
+        assert_eq!(from_script(plain, &base, true), vec![], "no manifest, no bare paths");
+    }
+
+    #[test]
+    fn webpack_chunk_maps_give_their_chunks() {
+        let next = br#"f.u=function(e){return"static/chunks/"+e+"."+({158:"3d0532b8009804fc",614:"c7a571e1163262ae"})[e]+".js"},f.p="/_next/""#;
+        let base = Url::parse("https://shop.example/_next/static/chunks/webpack-1.js").unwrap();
+        let got = urls(&from_script(next, &base, true));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "https://shop.example/_next/static/chunks/158.3d0532b8009804fc.js".to_string(),
+                    Via::Quoted
+                ),
+                (
+                    "https://shop.example/_next/static/chunks/614.c7a571e1163262ae.js".to_string(),
+                    Via::Quoted
+                ),
+            ]
+        );
+        let cra = br#"a.u=function(e){return"static/js/" + e + "." + {12:"3f9a0c1d","vendors-main":"77ab"}[e] + ".chunk.js"},a.p="/app/""#;
+        let base = Url::parse("https://shop.example/app/static/js/main.js").unwrap();
+        let got = urls(&from_script(cra, &base, true));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "https://shop.example/app/static/js/12.3f9a0c1d.chunk.js".to_string(),
+                    Via::Quoted
+                ),
+                (
+                    "https://shop.example/app/static/js/vendors-main.77ab.chunk.js".to_string(),
+                    Via::Quoted
+                ),
+            ]
+        );
+        let other_index = br#"return"static/js/"+e+"."+{12:"3f9a"}[t]+".js""#;
+        assert_eq!(from_script(other_index, &base, true), vec![]);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 mod fetch;
 mod links;
+mod maps;
 mod scope;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -90,6 +91,8 @@ pub(crate) struct Crawl {
     /// Distinct URLs found but not requested: out of scope, not http(s), holding a key,
     /// or over a cap.
     pub skipped: u64,
+    /// Those URLs, sorted, every key-shaped token in them redacted.
+    pub skipped_urls: Vec<String>,
     /// Start URLs that could not be fetched at all, and why.
     pub unreachable: Vec<ScanError>,
 }
@@ -110,6 +113,7 @@ pub(crate) fn crawl<'e>(
         state: Mutex::new(State::default()),
         wake: Condvar::new(),
         collected: Mutex::new(Collector::default()),
+        maps: maps::Maps::default(),
         progress: opts.progress.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(100));
@@ -154,10 +158,14 @@ pub(crate) fn crawl<'e>(
         );
     }
     state.unreachable.sort();
+    crawler.maps.apply(&mut collected.findings);
+    let mut skipped_urls: Vec<String> = state.skipped.iter().map(|u| redact_keys(u)).collect();
+    skipped_urls.sort();
     Ok(Crawl {
         collected,
         fetched: state.requests as u64,
         skipped: state.skipped.len() as u64,
+        skipped_urls,
         unreachable: state.unreachable,
     })
 }
@@ -358,6 +366,7 @@ struct Crawler<'a, 'e> {
     state: Mutex<State>,
     wake: Condvar,
     collected: Mutex<Collector>,
+    maps: maps::Maps,
     progress: Option<indicatif::ProgressBar>,
 }
 
@@ -577,6 +586,13 @@ impl Crawler<'_, '_> {
                 out.bytes_scanned += bytes;
             }
             Err(err) => out.error(&name, crate::sanitize::describe_io_error(&err)),
+        }
+        let kind = Kind::of(fetched.content_type.as_deref(), url, &fetched.body);
+        let is_script = matches!(kind, Kind::Script | Kind::Style);
+        let header = fetched.source_map.as_deref();
+        let new = &out.findings[findings_before..];
+        if let Some(why) = self.maps.after_scan(url, &fetched.body, header, is_script, new) {
+            out.error(&name, why);
         }
         let found = (fetched.body.len() as u64, (out.findings.len() - findings_before) as u64);
         (self.references(job, url, &fetched), Some(found))

@@ -68,6 +68,13 @@ pub(crate) fn canonical(url: &Url) -> Url {
     // Both only fail for URLs that cannot have credentials, which then have none.
     let _ = url.set_username("");
     let _ = url.set_password(None);
+    // Next.js writes a dynamic route's chunk as `%5Bid%5D-….js` in its pages and as
+    // `[id]-….js` in its build manifest: one file, requested once.
+    if url.path().contains('%') {
+        let path = url.path().replace("%5B", "[").replace("%5b", "[");
+        let path = path.replace("%5D", "]").replace("%5d", "]");
+        url.set_path(&path);
+    }
     url
 }
 
@@ -194,6 +201,8 @@ mod tests {
         assert_eq!(u.as_str(), "https://shop.example/a/b.js?v=1");
         let u = canonical(&url("http://127.0.0.1:8080/x"));
         assert_eq!(u.as_str(), "http://127.0.0.1:8080/x");
+        let u = canonical(&url("https://s.example/p/%5Bid%5D-1.js?q=%5B"));
+        assert_eq!(u.as_str(), "https://s.example/p/[id]-1.js?q=%5B");
     }
 
     #[test]
