@@ -107,6 +107,8 @@ mod tests {
             commit: None,
             verification: None,
             line_text: line.into(),
+            repository: None,
+            recorded_fingerprint: None,
         }
     }
 

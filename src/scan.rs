@@ -402,6 +402,8 @@ impl<'o> Engine<'o> {
             commit: blob.commit.clone(),
             verification: None,
             line_text: String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end]).into_owned(),
+            repository: None,
+            recorded_fingerprint: None,
         });
     }
 }

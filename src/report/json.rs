@@ -50,6 +50,9 @@ pub struct JsonFinding {
     /// Present only when the run verified keys (`--verify`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub verification: Option<Verification>,
+    /// The repository, as listed (`repos` and `merge` reports only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub repository: Option<String>,
 }
 
 impl JsonFinding {
@@ -69,6 +72,7 @@ impl JsonFinding {
             message: finding.message.clone(),
             commit: finding.commit.clone(),
             verification: finding.verification.clone(),
+            repository: finding.repository.clone(),
         }
     }
 }
@@ -81,6 +85,9 @@ pub struct JsonKey {
     pub severity: Severity,
     pub rules: Vec<String>,
     pub findings: Vec<String>,
+    /// The repositories it is in (`repos` and `merge` reports only).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub repositories: Vec<String>,
     /// `introduced`, `removed`, `in_head`, `refs`: in `git` reports only.
     #[serde(flatten, skip_serializing_if = "Option::is_none", default)]
     pub history: Option<KeyHistory>,
@@ -100,6 +107,7 @@ impl JsonKey {
             severity: key.severity,
             rules: key.rules.clone(),
             findings: key.findings.clone(),
+            repositories: key.repositories.clone(),
             history: key.history.clone(),
             public_api_key: key.public_api_key.clone(),
             public_keys_seen: key.public_keys_seen.clone(),

@@ -177,6 +177,8 @@ mod tests {
             commit: None,
             verification: None,
             line_text: "x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m".into(), // pkscan:allow
+            repository: None,
+            recorded_fingerprint: None,
         }
     }
 
