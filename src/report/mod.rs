@@ -5,6 +5,7 @@
 pub mod github;
 pub mod json;
 pub mod keys;
+pub mod merge;
 pub mod rules;
 pub mod sarif;
 pub mod text;
