@@ -12,6 +12,7 @@ pub(crate) mod decode;
 pub mod detect;
 pub mod finding;
 pub mod report;
+pub mod repos;
 pub mod rules;
 pub(crate) mod scan;
 pub mod source;
@@ -24,6 +25,7 @@ use anyhow::{Context, Result};
 
 pub use config::Options;
 pub use finding::{Finding, Report, Severity};
+pub use repos::{scan_repos, ReposOptions};
 pub use source::git::GitOptions;
 pub use source::url::UrlOptions;
 
