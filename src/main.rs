@@ -83,6 +83,34 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             }
             Ok(ExitStatus::Failed)
         }
+        Command::Repos(args) => {
+            let opts = Options::from_repos_args(&args)?;
+            let mut repos = pkscan::config::repos_options(&args)?;
+            repos.progress = io::stderr().is_terminal();
+            let scan = pkscan::scan_repos(&opts, &repos)?;
+            let status = emit(&opts, &scan.report)?;
+            if scan.selected == 0 || scan.scanned > 0 {
+                return Ok(status);
+            }
+            #[allow(clippy::print_stderr)] // why the run failed, beside the report
+            {
+                eprintln!(
+                    "pkscan: none of the {} repositories could be scanned (see the report's \
+                     errors)",
+                    scan.selected
+                );
+            }
+            Ok(ExitStatus::Failed)
+        }
+        Command::Merge(args) => {
+            let opts = Options::from_merge_args(&args);
+            let reports = args
+                .reports
+                .iter()
+                .map(|path| pkscan::report::merge::load(path))
+                .collect::<Result<Vec<_>>>()?;
+            emit(&opts, &pkscan::report::merge::combine(reports))
+        }
         Command::Rules(args) => list_rules(&args),
         Command::Init(args) => init(&args),
     }
