@@ -12,6 +12,7 @@ mod hostile;
 mod hygiene;
 mod keys;
 mod recipes;
+mod repos;
 mod url;
 mod verify;
 
@@ -197,6 +198,8 @@ pub struct JsonKey {
     pub rules: Vec<String>,
     pub findings: Vec<String>,
     #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+    #[serde(default)]
     pub introduced: Option<serde_json::Value>,
     #[serde(default)]
     pub removed: Option<serde_json::Value>,
@@ -257,6 +260,8 @@ pub struct JsonFinding {
     pub commit: Option<serde_json::Value>,
     #[serde(default)]
     pub verification: Option<serde_json::Value>,
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq, Default)]

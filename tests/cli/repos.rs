@@ -1,0 +1,231 @@
+//! `pkscan repos` and `pkscan merge` over repositories built here: local paths and
+//! `file://` mirrors, the repository on findings and keys, errors per repository, no
+//! configuration read from audited repositories, and the union of shards.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::git::{code, git_in, sha256_hex};
+use crate::{key, pkscan_in, Run, Tree};
+
+/// A folder of repositories `r0`, `r1`…: repository `i` commits `files(i)` once.
+fn org(count: usize, files: impl Fn(usize) -> Vec<(String, String)>) -> Tree {
+    let tree = Tree::new(&[]);
+    for i in 0..count {
+        let dir = tree.path().join(format!("r{i}"));
+        std::fs::create_dir_all(&dir).expect("create repo dir");
+        git_in(&dir, &["init", "-q", "-b", "main"], 0);
+        for (path, content) in files(i) {
+            let file = dir.join(&path);
+            std::fs::create_dir_all(file.parent().expect("a parent")).expect("create dirs");
+            std::fs::write(file, content).expect("write file");
+        }
+        git_in(&dir, &["add", "-A"], 1);
+        git_in(&dir, &["commit", "-q", "--allow-empty", "-m", &format!("repo {i}")], 1);
+    }
+    tree
+}
+
+fn repos(cwd: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["repos", "--format", "json"];
+    all.extend_from_slice(args);
+    Run::new(pkscan_in(cwd, &all))
+}
+
+/// The report as JSON, without what differs between equal runs.
+fn comparable(stdout: &[u8]) -> Value {
+    let mut value: Value = serde_json::from_slice(stdout).expect("a JSON report");
+    value["summary"]["elapsed_ms"] = Value::from(0);
+    value
+}
+
+#[test]
+fn findings_name_their_repository_and_a_shared_key_is_one_key() {
+    let shared = key(1);
+    let tree = org(3, |i| {
+        let mut files = vec![("app/config.py".to_string(), code(&shared))];
+        if i == 1 {
+            files.push(("settings.py".to_string(), code(&key(2))));
+        }
+        files
+    });
+    let mirror = tree.path().join("mirror.git");
+    git_in(tree.path(), &["clone", "-q", "--mirror", "r2", "mirror.git"], 0);
+    let url = format!("file://{}/", mirror.display());
+    let run = repos(tree.path(), &["r0", "r1", &url]);
+    run.expect_code(1);
+    let report = run.json();
+    let named = format!("file://{}", tree.path().join("mirror").display());
+    let places: Vec<(Option<String>, String, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.repository.clone(), f.path.clone(), f.secret_sha256.clone()))
+        .collect();
+    let at =
+        |repo: &str, path: &str, k: &str| (Some(repo.to_string()), path.to_string(), sha256_hex(k));
+    assert_eq!(
+        places,
+        vec![
+            at(&named, "app/config.py", &shared),
+            at("r0", "app/config.py", &shared),
+            at("r1", "app/config.py", &shared),
+            at("r1", "settings.py", &key(2)),
+        ]
+    );
+    let fingerprints: std::collections::HashSet<_> =
+        report.findings[..3].iter().map(|f| f.fingerprint.clone()).collect();
+    assert_eq!(fingerprints.len(), 3, "the repository is part of the fingerprint");
+    let one = report.keys.iter().find(|k| k.secret_sha256 == sha256_hex(&shared)).expect("the key");
+    assert_eq!(one.repositories, Some(vec![named.clone(), "r0".into(), "r1".into()]));
+    assert_eq!(one.findings.len(), 3);
+    assert_eq!(one.in_head, Some(true));
+    assert_eq!(
+        one.refs,
+        Some(vec![
+            format!("{named}:refs/heads/main"),
+            "r0:refs/heads/main".into(),
+            "r1:refs/heads/main".into()
+        ])
+    );
+    assert_eq!(report.keys.len(), 2);
+    assert_eq!(report.summary.files_scanned, 4);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+#[test]
+fn a_repository_that_fails_is_an_error_and_the_rest_go_on() {
+    let tree = org(1, |_| vec![("a.py".to_string(), code(&key(3)))]);
+    std::fs::create_dir_all(tree.path().join("plain")).expect("mkdir");
+    let run = repos(tree.path(), &["r0", "missing", "plain"]);
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report.findings.len(), 1);
+    let failed: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(failed, ["missing", "plain"]);
+    assert!(report.errors[0].message.contains("no such file or directory"), "{:?}", report.errors);
+    assert!(report.errors[1].message.contains("not in a git repository"), "{:?}", report.errors);
+    repos(tree.path(), &["r0", "missing", "--strict"]).expect_code(2);
+    let none = repos(tree.path(), &["missing", "plain"]);
+    none.expect_code(2);
+    assert_eq!(none.json().errors.len(), 2);
+    assert!(
+        none.stderr().contains("none of the 2 repositories could be scanned"),
+        "{}",
+        none.stderr()
+    );
+}
+
+#[test]
+fn an_audited_repository_configures_nothing() {
+    let tree = org(1, |_| {
+        vec![
+            ("a.py".to_string(), code(&key(4))),
+            (".pkscan.toml".to_string(), "[allow]\npaths = [\"**\"]\n".to_string()),
+        ]
+    });
+    // In the repository itself, `git` honours its file; `repos` does not.
+    Run::new(pkscan_in(&tree.path().join("r0"), &["git"])).expect_code(0);
+    let run = repos(tree.path(), &["r0"]);
+    run.expect_code(1);
+    assert_eq!(run.json().findings.len(), 1);
+    std::fs::write(tree.path().join("audit.toml"), "[allow]\npaths = [\"a.py\"]\n").expect("write");
+    let allowed = repos(tree.path(), &["r0", "--config", "audit.toml"]);
+    allowed.expect_code(0);
+    assert_eq!(allowed.json().summary.allowed, 1);
+}
+
+#[test]
+fn sources_come_from_a_list_file_and_jobs_do_not_change_the_report() {
+    let tree = org(4, |i| vec![(format!("k{i}.py"), code(&key(10 + i as u64)))]);
+    std::fs::write(tree.path().join("list.txt"), "# the org\nr0\n\nr1\n").expect("write");
+    let one = repos(tree.path(), &["r2", "r3", "--from", "list.txt", "--jobs", "1"]);
+    let three = repos(tree.path(), &["r3", "r2", "r1", "r0", "--jobs", "3"]);
+    one.expect_code(1);
+    assert_eq!(comparable(&one.output.stdout), comparable(&three.output.stdout));
+    assert_eq!(one.json().findings.len(), 4);
+}
+
+#[test]
+fn merged_shards_equal_the_unsharded_run() {
+    let tree = org(9, |i| {
+        let mut files = vec![(format!("src/k{i}.py"), code(&key(20 + (i % 4) as u64)))];
+        if i % 3 == 0 {
+            files.push(("dist/app.js".to_string(), format!("var k = \"{}\";\n", key(99))));
+        }
+        files
+    });
+    let names: Vec<String> = (0..9).map(|i| format!("r{i}")).chain(["gone".to_string()]).collect();
+    let args: Vec<&str> = names.iter().map(String::as_str).collect();
+    let whole = repos(tree.path(), &args);
+    whole.expect_code(1);
+    let expected = comparable(&whole.output.stdout);
+    assert_eq!(expected["keys"].as_array().map(Vec::len), Some(5));
+    for n in [1, 3, 7] {
+        let mut outputs = Vec::new();
+        for k in 1..=n {
+            let shard = format!("{k}/{n}");
+            let output = format!("shard-{k}-of-{n}.json");
+            let mut sharded = args.clone();
+            sharded.extend(["--shard", &shard, "--output", &output]);
+            let run = repos(tree.path(), &sharded);
+            let report: Value = serde_json::from_slice(
+                &std::fs::read(tree.path().join(&output)).expect("the shard's report"),
+            )
+            .expect("JSON");
+            // A shard holding only the missing repository could scan none: exit 2.
+            let only_failed =
+                report["summary"]["files_scanned"] == 0 && report["summary"]["errors"] == 1;
+            let found = report["summary"]["findings"] != 0;
+            run.expect_code(if only_failed {
+                2
+            } else if found {
+                1
+            } else {
+                0
+            });
+            outputs.push(output);
+        }
+        let mut merge = vec!["merge", "--format", "json"];
+        merge.extend(outputs.iter().map(String::as_str));
+        let merged = Run::new(pkscan_in(tree.path(), &merge));
+        merged.expect_code(1);
+        assert_eq!(comparable(&merged.output.stdout), expected, "{n} shards");
+        merge[3..].reverse();
+        let reversed = Run::new(pkscan_in(tree.path(), &merge));
+        assert_eq!(comparable(&reversed.output.stdout), expected, "{n} shards, reversed");
+    }
+}
+
+#[test]
+fn merge_refuses_what_is_not_a_pkscan_report_of_this_version() {
+    let tree = org(1, |_| vec![("a.py".to_string(), code(&key(5)))]);
+    repos(tree.path(), &["r0", "--output", "good.json"]).expect_code(1);
+    let good = std::fs::read_to_string(tree.path().join("good.json")).expect("report");
+    let older = good.replace(
+        &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"version\": \"0.0.1\"",
+    );
+    assert_ne!(older, good);
+    std::fs::write(tree.path().join("older.json"), older).expect("write");
+    std::fs::write(tree.path().join("sarif.json"), r#"{"version":"2.1.0","runs":[]}"#)
+        .expect("write");
+    let run = |args: &[&str]| Run::new(pkscan_in(tree.path(), args));
+    let not_ours = run(&["merge", "good.json", "sarif.json"]);
+    not_ours.expect_code(2);
+    assert!(
+        not_ours.stderr().contains("sarif.json is not a pkscan JSON report"),
+        "{}",
+        not_ours.stderr()
+    );
+    let mixed = run(&["merge", "good.json", "older.json"]);
+    mixed.expect_code(2);
+    assert!(
+        mixed.stderr().contains("older.json was written by pkscan 0.0.1"),
+        "{}",
+        mixed.stderr()
+    );
+    let text = run(&["merge", "good.json", "--format", "sarif"]);
+    text.expect_code(1);
+    assert!(!text.stdout().contains(&key(5)), "the merged SARIF stays redacted");
+}
