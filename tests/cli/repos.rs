@@ -229,3 +229,147 @@ fn merge_refuses_what_is_not_a_pkscan_report_of_this_version() {
     text.expect_code(1);
     assert!(!text.stdout().contains(&key(5)), "the merged SARIF stays redacted");
 }
+
+/// The git smart-HTTP test server (`support/git_http.py`), stopped on drop.
+struct GitServer {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl GitServer {
+    fn start(root: &Path, log: std::path::PathBuf, token: &str) -> GitServer {
+        use std::io::BufRead;
+        let script = crate::project_root().join("tests/cli/support/git_http.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(root)
+            .arg(&log)
+            .env("GIT_TEST_TOKEN", token)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("the port");
+        GitServer { child, port: line.trim().parse().expect("a port"), log }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines().map(str::to_string).collect()
+    }
+}
+
+impl Drop for GitServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Every other process's command line, sampled now.
+fn command_lines() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
+        .collect()
+}
+
+#[test]
+fn clones_over_http_with_a_token_that_never_shows() {
+    let token = format!("tok_{}", &key(77)[3..]);
+    let tree = org(2, |i| vec![(format!("k{i}.py"), code(&key(30 + i as u64)))]);
+    let root = tree.path().join("served");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    for (repo, name) in [("r0", "shop.git"), ("r1", "app.git")] {
+        git_in(
+            tree.path(),
+            &["clone", "-q", "--bare", repo, root.join(name).to_str().expect("utf-8")],
+            0,
+        );
+    }
+    let server = GitServer::start(&root, tree.path().join("requests.log"), &token);
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let sources = [
+        format!("{base}/public/shop.git"),
+        format!("http://x-access-token:{token}@127.0.0.1:{}/private/app.git", server.port),
+        format!("http://bot:{token}@127.0.0.1:{}/broken/shop.git", server.port),
+    ];
+    // Given in a file, so that pkscan's own command line holds no token either.
+    std::fs::write(tree.path().join("sources.txt"), sources.join("\n")).expect("write");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pkscan"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(tree.path())
+        .args(["repos", "--format", "json", "--jobs", "3", "--from", "sources.txt"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("pkscan runs");
+    let pid = child.id();
+    let mut clones_seen = 0;
+    while std::fs::metadata(format!("/proc/{pid}/cmdline")).is_ok()
+        && std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+    {
+        for line in command_lines() {
+            assert!(!line.contains(&token), "a command line holds the token: {line}");
+            clones_seen += usize::from(line.contains("clone --mirror"));
+        }
+    }
+    let run = Run::new(child.wait_with_output().expect("pkscan ends"));
+    assert!(clones_seen > 0, "no clone was running while sampled");
+    run.expect_code(1);
+    assert!(!run.stdout().contains(&token) && !run.stderr().contains(&token), "{}", run.stderr());
+    let report = run.json();
+    let found: Vec<(String, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.repository.clone().expect("a repository"), f.secret_sha256.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (format!("{base}/private/app"), sha256_hex(&key(31))),
+            (format!("{base}/public/shop"), sha256_hex(&key(30))),
+        ]
+    );
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(report.errors[0].path, format!("{base}/broken/shop"));
+    assert!(report.errors[0].message.starts_with("git could not clone it"), "{:?}", report.errors);
+    let sent: Vec<String> =
+        server.requests().into_iter().filter(|r| r.ends_with("auth=yes")).collect();
+    assert!(!sent.is_empty());
+    assert!(sent.iter().all(|r| r.contains(" /private/app.git/")), "{sent:?}");
+}
+
+#[test]
+fn kept_clones_are_fetched_into_on_the_next_run() {
+    let tree = org(1, |_| vec![("a.py".to_string(), code(&key(40)))]);
+    let root = tree.path().join("served");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    git_in(
+        tree.path(),
+        &["clone", "-q", "--bare", "r0", root.join("shop.git").to_str().expect("utf-8")],
+        0,
+    );
+    let server = GitServer::start(&root, tree.path().join("requests.log"), "unused");
+    let url = format!("http://127.0.0.1:{}/public/shop.git", server.port);
+    let first = repos(tree.path(), &[&url, "--keep-clones", "cache"]);
+    first.expect_code(1);
+    assert_eq!(first.json().findings.len(), 1);
+    let kept: Vec<_> = std::fs::read_dir(tree.path().join("cache")).expect("the cache").collect();
+    assert_eq!(kept.len(), 1);
+    let r0 = tree.path().join("r0");
+    std::fs::write(r0.join("b.py"), code(&key(41))).expect("write");
+    git_in(&r0, &["add", "-A"], 2);
+    git_in(&r0, &["commit", "-q", "-m", "more"], 2);
+    git_in(&r0, &["push", "-q", root.join("shop.git").to_str().expect("utf-8"), "main"], 2);
+    let second = repos(tree.path(), &[&url, "--keep-clones", "cache"]);
+    second.expect_code(1);
+    assert_eq!(second.json().findings.len(), 2);
+    let clones = server.requests().iter().filter(|r| r.starts_with("GET ")).count();
+    assert_eq!(clones, 2, "one clone, then one fetch: {:?}", server.requests());
+}
