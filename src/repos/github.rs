@@ -249,6 +249,37 @@ mod tests {
     }
 
     #[test]
+    fn the_token_goes_only_to_clones_of_the_api_origin() {
+        let listing = Listing {
+            owner: Owner::Org("acme".into()),
+            api_base: DEFAULT_API_BASE.into(),
+            skip_forks: false,
+            skip_archived: false,
+            token: Some(Token("t0ken".into())),
+            max_wait: Duration::ZERO,
+        };
+        let has_token = |api_origin: &str, clone_url: &str| {
+            let wire = WireRepo {
+                full_name: "acme/a".into(),
+                clone_url: clone_url.into(),
+                fork: false,
+                archived: false,
+            };
+            match repository(&listing, api_origin, wire).location {
+                Location::Remote { credentials, .. } => credentials.is_some(),
+                Location::Local(_) => false,
+            }
+        };
+        assert!(has_token(DEFAULT_API_BASE, "https://github.com/acme/a.git"));
+        assert!(has_token(DEFAULT_API_BASE, "https://api.github.com/acme/a.git"));
+        assert!(!has_token(DEFAULT_API_BASE, "https://github.com:8443/acme/a.git"));
+        assert!(!has_token(DEFAULT_API_BASE, "https://gitlab.example/acme/a.git"));
+        assert!(has_token("https://ghe.example", "https://ghe.example/acme/a.git"));
+        assert!(!has_token("https://ghe.example", "https://github.com/acme/a.git"));
+        assert!(!has_token("https://ghe.example", "http://ghe.example/acme/a.git"));
+    }
+
+    #[test]
     fn owners_are_one_segment() {
         assert_eq!(encode("acme-inc"), "acme-inc");
         assert_eq!(encode("../x?y"), "%2E%2E%2Fx%3Fy");

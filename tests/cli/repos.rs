@@ -230,7 +230,7 @@ fn merge_refuses_what_is_not_a_pkscan_report_of_this_version() {
     assert!(!text.stdout().contains(&key(5)), "the merged SARIF stays redacted");
 }
 
-/// The git smart-HTTP test server (`support/git_http.py`), stopped on drop.
+/// A test server from `support/` (git smart HTTP, or the GitHub API stub), stopped on drop.
 struct GitServer {
     child: std::process::Child,
     port: u16,
@@ -239,12 +239,18 @@ struct GitServer {
 
 impl GitServer {
     fn start(root: &Path, log: std::path::PathBuf, token: &str) -> GitServer {
+        let root = root.to_str().expect("utf-8").to_string();
+        let shown = log.to_str().expect("utf-8").to_string();
+        GitServer::script("git_http.py", &[&root, &shown], log, token)
+    }
+
+    /// Runs `support/NAME ARGS…`, whose requests are logged to `log`.
+    fn script(name: &str, args: &[&str], log: std::path::PathBuf, token: &str) -> GitServer {
         use std::io::BufRead;
-        let script = crate::project_root().join("tests/cli/support/git_http.py");
+        let script = crate::project_root().join("tests/cli/support").join(name);
         let mut child = std::process::Command::new("python3")
             .arg(script)
-            .arg(root)
-            .arg(&log)
+            .args(args)
             .env("GIT_TEST_TOKEN", token)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -372,4 +378,73 @@ fn kept_clones_are_fetched_into_on_the_next_run() {
     assert_eq!(second.json().findings.len(), 2);
     let clones = server.requests().iter().filter(|r| r.starts_with("GET ")).count();
     assert_eq!(clones, 2, "one clone, then one fetch: {:?}", server.requests());
+}
+
+#[test]
+fn an_organisation_is_listed_page_by_page_and_its_token_stays_with_the_api() {
+    let token = format!("ghp_{}", &key(78)[3..]);
+    let names = ["shop", "app", "site", "api", "web"];
+    let tree = org(names.len(), |i| vec![(format!("k{i}.py"), code(&key(50 + i as u64)))]);
+    let root = tree.path().join("served");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    for (i, name) in names.iter().enumerate() {
+        let dest = root.join(format!("{name}.git"));
+        git_in(
+            tree.path(),
+            &["clone", "-q", "--bare", &format!("r{i}"), dest.to_str().expect("utf-8")],
+            0,
+        );
+    }
+    let git = GitServer::start(&root, tree.path().join("git.log"), "unused");
+    let git_base = format!("http://127.0.0.1:{}", git.port);
+    let api_log = tree.path().join("api.log");
+    let shown_log = api_log.to_str().expect("utf-8").to_string();
+    let api = GitServer::script("github_api.py", &[&shown_log, &git_base], api_log.clone(), "-");
+    let api_base = format!("http://127.0.0.1:{}", api.port);
+    let run = |org: &str, extra: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("pkscan").expect("built");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GITHUB_TOKEN", &token)
+            .current_dir(tree.path())
+            .args([
+                "repos",
+                "--format",
+                "json",
+                "--github-org",
+                org,
+                "--github-api-base",
+                &api_base,
+            ])
+            .args(extra);
+        Run::new(cmd.output().expect("pkscan runs"))
+    };
+    let listed = run("acme", &["--skip-forks", "--skip-archived"]);
+    listed.expect_code(1);
+    assert!(!listed.stdout().contains(&token) && !listed.stderr().contains(&token));
+    let report = listed.json();
+    let repositories: Vec<String> =
+        report.findings.iter().map(|f| f.repository.clone().expect("a repository")).collect();
+    assert_eq!(repositories, ["acme/api", "acme/app", "acme/shop", "acme/site", "acme/web"]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let bearer = format!("auth=Bearer {token}");
+    let page = |n: u32| format!("/orgs/acme/repos?per_page=100&type=all&page={n} {bearer}");
+    assert_eq!(
+        std::fs::read_to_string(&api_log).expect("the API's log").lines().collect::<Vec<_>>(),
+        [format!("/orgs/acme/repos?per_page=100&type=all {bearer}"), page(2), page(2), page(3)]
+    );
+    assert!(git.requests().iter().all(|r| r.ends_with("auth=no")), "{:?}", git.requests());
+
+    let all = run("acme", &[]);
+    all.expect_code(1);
+    let failed: Vec<String> = all.json().errors.into_iter().map(|e| e.path).collect();
+    assert_eq!(failed, ["acme/forked", "acme/old"]);
+
+    let limited = run("limited", &[]);
+    limited.expect_code(2);
+    assert!(
+        limited.stderr().contains("GitHub's API rate limit is reached; try again after 20"),
+        "{}",
+        limited.stderr()
+    );
 }
