@@ -448,3 +448,28 @@ fn an_organisation_is_listed_page_by_page_and_its_token_stays_with_the_api() {
         limited.stderr()
     );
 }
+
+#[test]
+fn text_and_sarif_name_the_repository_of_each_finding() {
+    let tree = org(2, |_| vec![("app/config.py".to_string(), code(&key(60)))]);
+    let text = Run::new(pkscan_in(tree.path(), &["repos", "r0", "r1", "--color", "never"]));
+    text.expect_code(1);
+    let headers: Vec<&str> = text
+        .output
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter_map(|l| std::str::from_utf8(l).ok())
+        .filter(|l| l.ends_with("app/config.py"))
+        .collect();
+    assert_eq!(headers, ["r0: app/config.py", "r1: app/config.py"], "{}", text.stdout());
+    let sarif = Run::new(pkscan_in(tree.path(), &["repos", "r0", "r1", "--format", "sarif"]));
+    sarif.expect_code(1);
+    let value: Value = serde_json::from_slice(&sarif.output.stdout).expect("SARIF is JSON");
+    let repositories: Vec<&str> = value["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["properties"]["repository"].as_str().expect("a repository"))
+        .collect();
+    assert_eq!(repositories, ["r0", "r1"]);
+}
