@@ -140,6 +140,13 @@ fn finish_key(mut key: Key, report: &Report) -> Option<Key> {
     key.rules.sort();
     key.rules.dedup();
     key.findings = findings.iter().map(|f| f.fingerprint()).collect();
+    let mut repositories: Vec<String> =
+        findings.iter().filter_map(|f| f.repository.clone()).collect();
+    repositories.sort();
+    repositories.dedup();
+    if !repositories.is_empty() {
+        key.repositories = repositories;
+    }
     key.public_keys_seen = report.public_keys_seen.clone();
     key.public_api_key =
         crate::report::keys::public_api_key(key.verification.as_ref(), &report.public_keys_seen);

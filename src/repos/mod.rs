@@ -181,6 +181,9 @@ fn scan_one(opts: &Options, repos: &ReposOptions, repo: &Repository) -> Result<R
         opts.baseline.as_ref(),
         &mut report,
     );
+    // A key whose findings the baseline took is no longer in this repository's report.
+    let left: std::collections::HashSet<_> = report.findings.iter().map(|f| &f.secret).collect();
+    report.keys.retain(|key| left.contains(&key.secret));
     Ok(report)
 }
 

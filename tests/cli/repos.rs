@@ -136,13 +136,23 @@ fn an_audited_repository_configures_nothing() {
 }
 
 #[test]
-fn sources_come_from_a_list_file_and_jobs_do_not_change_the_report() {
+fn sources_come_from_stdin_and_a_list_file_and_jobs_do_not_change_the_report() {
     let tree = org(4, |i| vec![(format!("k{i}.py"), code(&key(10 + i as u64)))]);
     std::fs::write(tree.path().join("list.txt"), "# the org\nr0\n\nr1\n").expect("write");
     let one = repos(tree.path(), &["r2", "r3", "--from", "list.txt", "--jobs", "1"]);
     let three = repos(tree.path(), &["r3", "r2", "r1", "r0", "--jobs", "3"]);
     one.expect_code(1);
     assert_eq!(comparable(&one.output.stdout), comparable(&three.output.stdout));
+    let piped = assert_cmd::Command::cargo_bin("pkscan")
+        .expect("built")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(tree.path())
+        .args(["repos", "--format", "json", "-", "r3"])
+        .write_stdin("r1\nr0\n# a comment\nr2\n")
+        .output()
+        .expect("pkscan runs");
+    assert_eq!(comparable(&piped.stdout), comparable(&one.output.stdout));
     assert_eq!(one.json().findings.len(), 4);
 }
 
@@ -472,4 +482,25 @@ fn text_and_sarif_name_the_repository_of_each_finding() {
         .map(|r| r["properties"]["repository"].as_str().expect("a repository"))
         .collect();
     assert_eq!(repositories, ["r0", "r1"]);
+}
+
+#[test]
+fn a_repos_report_is_a_baseline_for_the_next_run() {
+    let tree = org(2, |i| vec![("a.py".to_string(), code(&key(70 + i as u64)))]);
+    repos(tree.path(), &["r0", "r1", "--output", "base.json"]).expect_code(1);
+    let again = repos(tree.path(), &["r0", "r1", "--baseline", "base.json"]);
+    again.expect_code(0);
+    let report = again.json();
+    assert_eq!((report.findings.len(), report.keys.len(), report.summary.baselined), (0, 0, 2));
+    // The fingerprint holds the repository: r1's finding does not cover the same key in r2.
+    let r1 = tree.path().join("r1");
+    std::fs::write(r1.join("b.py"), code(&key(70))).expect("write");
+    git_in(&r1, &["add", "-A"], 2);
+    git_in(&r1, &["commit", "-q", "-m", "copy"], 2);
+    let copied = repos(tree.path(), &["r0", "r1", "--baseline", "base.json"]);
+    copied.expect_code(1);
+    let report = copied.json();
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].path, "b.py");
+    assert_eq!(report.keys[0].repositories, Some(vec!["r1".to_string()]));
 }
