@@ -229,7 +229,7 @@ pub struct ReposArgs {
     #[arg(long, value_name = "USER", help_heading = "Repositories")]
     pub github_user: Option<String>,
 
-    /// The GitHub API, e.g. https://github.example/api/v3 for GitHub Enterprise.
+    /// The GitHub API, e.g. `https://github.example/api/v3` for GitHub Enterprise.
     #[arg(long, value_name = "URL", default_value = crate::repos::github::DEFAULT_API_BASE, help_heading = "Repositories")]
     pub github_api_base: String,
 
