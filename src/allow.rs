@@ -108,6 +108,8 @@ mod tests {
             verification: None,
             line_text: crate::finding::LineText::new(line),
             original: None,
+            repository: None,
+            recorded_fingerprint: None,
         }
     }
 

@@ -60,6 +60,20 @@ pub enum Command {
     /// rest is scanned and reported.
     #[command(after_long_help = URL_EXAMPLES)]
     Url(UrlArgs),
+    /// Audit the history of many repositories in one run: local paths, clone URLs, or a
+    /// GitHub organisation's or user's repositories; shardable over a CI matrix.
+    ///
+    /// Each URL is cloned as a bare mirror into a temporary folder (or --keep-clones DIR),
+    /// scanned as `pkscan git` scans, then deleted. Findings name their repository; a key
+    /// found in several repositories is one key listing them all. No .pkscan.toml is read
+    /// from the audited repositories: only --config FILE applies, to all of them. A
+    /// repository that cannot be cloned or read is listed in errors and the rest go on;
+    /// the exit code is 2 only when none could be scanned (or with --strict).
+    #[command(after_long_help = REPOS_EXAMPLES)]
+    Repos(ReposArgs),
+    /// Combine the JSON reports of `pkscan repos --shard K/N` runs into one report, as one
+    /// run over all their repositories would give it, in any --format.
+    Merge(MergeArgs),
     /// List the rules, with their ids, severities and remediation help.
     Rules(RulesArgs),
     /// Write a commented .pkscan.toml with the defaults in the current directory.
@@ -186,6 +200,115 @@ pub struct UrlArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Shown after `pkscan repos --help`.
+const REPOS_EXAMPLES: &str = "\
+Examples:
+  pkscan repos ~/src/shop ~/src/app              two local repositories
+  pkscan repos https://git.example/acme/shop.git ssh://git@git.example/acme/app.git
+  gh repo list acme --json url -q '.[].url' | pkscan repos -
+                                                 clone URLs, one a line
+  GITHUB_TOKEN=… pkscan repos --github-org acme --skip-forks --skip-archived
+                                                 every repository of an organisation
+  pkscan repos --github-org acme --shard 3/8 --format json --output shard-3.json
+  pkscan merge shard-*.json --format sarif --output org.sarif
+                                                 one shard of eight, then all of them
+  pkscan repos --github-org acme --keep-clones /var/cache/pkscan
+                                                 nightly: fetch only what changed
+";
+
+/// `pkscan repos`: which repositories, how many at once, and the shard.
+#[derive(Debug, Args)]
+pub struct ReposArgs {
+    /// Local repository paths and clone URLs (https://, http:// on loopback only,
+    /// ssh://, git://, file://); "-" reads them from standard input, one a line.
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+
+    /// Read sources from FILE, one a line (blank lines and # comments skipped).
+    #[arg(long, value_name = "FILE", help_heading = "Repositories")]
+    pub from: Option<PathBuf>,
+
+    /// Every repository of this GitHub organisation (token from GITHUB_TOKEN).
+    #[arg(long, value_name = "ORG", conflicts_with = "github_user", help_heading = "Repositories")]
+    pub github_org: Option<String>,
+
+    /// Every repository this GitHub user owns (token from GITHUB_TOKEN).
+    #[arg(long, value_name = "USER", help_heading = "Repositories")]
+    pub github_user: Option<String>,
+
+    /// The GitHub API, e.g. `https://github.example/api/v3` for GitHub Enterprise.
+    #[arg(long, value_name = "URL", default_value = crate::repos::github::DEFAULT_API_BASE, help_heading = "Repositories")]
+    pub github_api_base: String,
+
+    /// Leave forks out of a GitHub listing.
+    #[arg(long, help_heading = "Repositories")]
+    pub skip_forks: bool,
+
+    /// Leave archived repositories out of a GitHub listing.
+    #[arg(long, help_heading = "Repositories")]
+    pub skip_archived: bool,
+
+    /// Only shard K of N (1-based): the repositories whose SHA-256 of the normalised name
+    /// falls there. Merge the shards' JSON reports with `pkscan merge`.
+    #[arg(long, value_name = "K/N", help_heading = "Repositories")]
+    pub shard: Option<String>,
+
+    /// Repositories cloned and scanned at once; disk use is bounded by those in flight.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=256), help_heading = "Repositories")]
+    pub jobs: u64,
+
+    /// Keep mirror clones in DIR and fetch into them on the next run, instead of cloning
+    /// into a temporary folder deleted after each scan.
+    #[arg(long, value_name = "DIR", help_heading = "Repositories")]
+    pub keep_clones: Option<PathBuf>,
+
+    /// Skip paths matching this gitignore-style glob (repeatable), e.g. --exclude 'vendor/**'.
+    #[arg(long, value_name = "GLOB", help_heading = "Walk")]
+    pub exclude: Vec<String>,
+
+    /// Skip file versions larger than this (e.g. 500MiB); default: no limit.
+    #[arg(long, value_name = "SIZE", help_heading = "Walk")]
+    pub max_file_size: Option<String>,
+
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `pkscan merge`: the shard reports and how to print their union.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports of `pkscan repos --format json` (any order).
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Output format: text, json, sarif or github.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text, help_heading = "Output")]
+    pub format: FormatArg,
+
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Show full keys, when the shards' reports hold them (written with --show-secrets).
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// When to colour text output; NO_COLOR in the environment turns auto off.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorArg,
+
+    /// Exit 1 when a finding of this severity or above is reported [default: medium].
+    #[arg(long, value_enum, value_name = "SEVERITY", help_heading = "Exit status")]
+    pub fail_on: Option<SeverityArg>,
+
+    /// Exit 2 when any shard's report lists errors.
+    #[arg(long, help_heading = "Exit status")]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

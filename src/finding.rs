@@ -73,14 +73,21 @@ impl Layer {
 /// A secret value. `Debug` and `Display` never show it; only [`Secret::expose`] does,
 /// and only the report layer calls that, under `--show-secrets`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Secret(String);
+pub struct Secret(String, Option<String>);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        Secret(value.into(), None)
     }
 
-    /// The raw value. Callers decide whether the user asked to see it.
+    /// A secret read back from a redacted report (`pkscan merge`): only its redaction and
+    /// its SHA-256 are known, and [`Secret::expose`] gives the redaction.
+    pub fn sealed(redacted: impl Into<String>, sha256_hex: impl Into<String>) -> Secret {
+        Secret(redacted.into(), Some(sha256_hex.into()))
+    }
+
+    /// The raw value (the redaction of a [`Secret::sealed`] one). Callers decide whether
+    /// the user asked to see it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -88,6 +95,9 @@ impl Secret {
     /// `pk_` + first 4 + `…` + last 2 for Klaviyo keys; first 4 + `…` + last 2 for other
     /// secrets of 12 characters or more; `…` alone for shorter ones.
     pub fn redacted(&self) -> String {
+        if self.1.is_some() {
+            return self.0.clone();
+        }
         let chars: Vec<char> = self.0.chars().collect();
         let (prefix, body) = match self.0.strip_prefix("pk_") {
             Some(_) => ("pk_", &chars[3..]),
@@ -103,7 +113,10 @@ impl Secret {
 
     /// Lowercase hex SHA-256 of the raw value: safe to publish, used by allowlists.
     pub fn sha256_hex(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        match &self.1 {
+            Some(sealed) => sealed.clone(),
+            None => hex::encode(Sha256::digest(self.0.as_bytes())),
+        }
     }
 }
 
@@ -177,6 +190,11 @@ pub struct Finding {
     pub line_text: LineText,
     /// Where the key was written, through a source map (bundles and maps only).
     pub original: Option<Original>,
+    /// The repository it is in, as listed (`pkscan repos` and `merge` only).
+    pub repository: Option<String>,
+    /// The fingerprint a report read back recorded (`pkscan merge`), whose key may be
+    /// redacted and so cannot be hashed again.
+    pub recorded_fingerprint: Option<String>,
 }
 
 /// A key's place in the source a bundler started from, as a source map tells it.
@@ -190,9 +208,17 @@ pub struct Original {
 }
 
 impl Finding {
-    /// Stable id from rule, root-relative path and key: survives moved lines and commits.
+    /// Stable id from rule, root-relative path, key and (in `repos`) repository: survives
+    /// moved lines and commits.
     pub fn fingerprint(&self) -> String {
-        fingerprint(&self.rule_id, &self.root_relative_path, self.secret.expose())
+        if let Some(recorded) = &self.recorded_fingerprint {
+            return recorded.clone();
+        }
+        let fp = fingerprint(&self.rule_id, &self.root_relative_path, self.secret.expose());
+        match &self.repository {
+            Some(repository) => fingerprint(&fp, repository, ""),
+            None => fp,
+        }
     }
 
     /// The order of the contract: path, line, column, rule id.
@@ -366,6 +392,8 @@ pub struct Key {
     pub verification: Option<Verification>,
     /// The steps, in order, that un-leak this key. Never holds the key itself.
     pub fix: Vec<String>,
+    /// The repositories it is in, sorted (`pkscan repos` and `merge` only, else empty).
+    pub repositories: Vec<String>,
 }
 
 /// Everything a run found, sorted and counted, ready for a printer.
@@ -436,6 +464,8 @@ mod tests {
             verification: None,
             line_text: LineText::new(format!("KEY={key} # and {key}")),
             original: None,
+            repository: None,
+            recorded_fingerprint: None,
         };
         let mut report = Report { findings: vec![finding], ..Report::default() };
         crate::report::keys::build(&mut report, None);

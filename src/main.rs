@@ -91,6 +91,36 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             }
             Ok(ExitStatus::Failed)
         }
+        Command::Repos(args) => {
+            let opts = args.options()?;
+            let mut repos = args.repos_options()?;
+            repos.progress = io::stderr().is_terminal();
+            let scan = pkscan::scan_repos(&opts, &repos)?;
+            let subject = format!("the git histories of {} repositories", scan.selected);
+            let status = emit(&opts, &scan.report, subject)?;
+            if scan.selected == 0 || scan.scanned > 0 {
+                return Ok(status);
+            }
+            #[allow(clippy::print_stderr)] // why the run failed, beside the report
+            {
+                eprintln!(
+                    "pkscan: none of the {} repositories could be scanned (see the report's \
+                     errors)",
+                    scan.selected
+                );
+            }
+            Ok(ExitStatus::Failed)
+        }
+        Command::Merge(args) => {
+            let opts = args.options();
+            let reports = args
+                .reports
+                .iter()
+                .map(|path| pkscan::load_report(path))
+                .collect::<Result<Vec<_>>>()?;
+            let subject = format!("{} merged reports", reports.len());
+            emit(&opts, &pkscan::merge_reports(reports), subject)
+        }
         Command::Rules(args) => list_rules(&args),
         Command::Init(args) => init(&args),
     }

@@ -484,6 +484,8 @@ impl<'o> Engine<'o> {
             verification: None,
             line_text: LineText::new(String::from_utf8_lossy(&bytes[excerpt_start..excerpt_end])),
             original: None,
+            repository: None,
+            recorded_fingerprint: None,
         });
     }
 }

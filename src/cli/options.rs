@@ -4,8 +4,10 @@
 use anyhow::{bail, Context, Result};
 
 use super::{
-    ColorArg, CommonArgs, DecodeArgs, FormatArg, GitArgs, RulesArgs, ScanArgs, SeverityArg, UrlArgs,
+    ColorArg, CommonArgs, DecodeArgs, FormatArg, GitArgs, MergeArgs, ReposArgs, RulesArgs,
+    ScanArgs, SeverityArg, UrlArgs,
 };
+use crate::baseline::Baseline;
 use crate::config::{file, parse_size, ColorChoice, Limits, Options};
 use crate::finding::Severity;
 use crate::report::Format;
@@ -88,6 +90,83 @@ impl UrlArgs {
     }
 }
 
+impl ReposArgs {
+    /// Options for `pkscan repos`: no configuration is read from the audited repositories
+    /// (one could otherwise allow its own keys away), only `--config FILE`.
+    pub fn options(&self) -> Result<Options> {
+        let args = self;
+        let mut opts = Options { paths: Vec::new(), ..Options::default() };
+        if let Some(path) = &args.common.config {
+            opts.apply_config(file::load(path)?);
+        }
+        if let Some(path) = &args.common.baseline {
+            opts.baseline = Some(Baseline::load(path)?);
+        }
+        apply_common(&mut opts, &args.common);
+        opts.exclude.extend(args.exclude.iter().cloned());
+        if let Some(size) = &args.max_file_size {
+            opts.max_file_size =
+                Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
+        }
+        opts.decode = !args.decode.no_decode;
+        opts.limits = limits_of(&args.decode)?;
+        Ok(opts)
+    }
+
+    /// What `pkscan repos` audits, from its arguments and `GITHUB_TOKEN`; the caller
+    /// decides on progress.
+    pub fn repos_options(&self) -> Result<crate::ReposOptions> {
+        use crate::repos::github::{Listing, Owner, Token};
+        let args = self;
+        let owner = match (&args.github_org, &args.github_user) {
+            (Some(org), _) => Some(Owner::Org(org.clone())),
+            (None, Some(user)) => Some(Owner::User(user.clone())),
+            (None, None) => None,
+        };
+        let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty()).map(Token);
+        let github = owner.map(|owner| Listing {
+            owner,
+            api_base: args.github_api_base.clone(),
+            skip_forks: args.skip_forks,
+            skip_archived: args.skip_archived,
+            token,
+            max_wait: std::time::Duration::from_secs(120),
+        });
+        if github.is_none() && args.sources.is_empty() && args.from.is_none() {
+            bail!(
+                "name the repositories: paths or clone URLs, \"-\" or --from FILE for a list, \
+                 or --github-org ORG / --github-user USER"
+            );
+        }
+        Ok(crate::ReposOptions {
+            sources: args.sources.clone(),
+            from: args.from.clone(),
+            github,
+            shard: args.shard.as_deref().map(crate::repos::Shard::parse).transpose()?,
+            jobs: usize::try_from(args.jobs).unwrap_or(1),
+            keep_clones: args.keep_clones.clone(),
+            progress: false,
+        })
+    }
+}
+
+impl MergeArgs {
+    /// Options for `pkscan merge`: only how to print and judge the merged report.
+    pub fn options(&self) -> Options {
+        let args = self;
+        Options {
+            paths: Vec::new(),
+            format: format_of(args.format),
+            output: args.output.clone(),
+            show_secrets: args.show_secrets,
+            color: color_of(args.color),
+            fail_on: args.fail_on.map_or(Severity::Medium, severity_of),
+            strict: args.strict,
+            ..Options::default()
+        }
+    }
+}
+
 /// Reads what the shared options point at: the config file (found from the first path
 /// unless `--config` names one) and the `--baseline`, before the flags override them.
 fn apply_files(opts: &mut Options, common: &CommonArgs) -> Result<()> {
@@ -95,20 +174,10 @@ fn apply_files(opts: &mut Options, common: &CommonArgs) -> Result<()> {
 }
 
 fn apply_common(opts: &mut Options, common: &CommonArgs) {
-    opts.format = match common.format {
-        FormatArg::Text => Format::Text,
-        FormatArg::Json => Format::Json,
-        FormatArg::Sarif => Format::Sarif,
-        FormatArg::Github => Format::Github,
-        FormatArg::Html => Format::Html,
-    };
+    opts.format = format_of(common.format);
     opts.output = common.output.clone();
     opts.show_secrets = common.show_secrets;
-    opts.color = match common.color {
-        ColorArg::Auto => ColorChoice::Auto,
-        ColorArg::Always => ColorChoice::Always,
-        ColorArg::Never => ColorChoice::Never,
-    };
+    opts.color = color_of(common.color);
     if let Some(level) = common.fail_on {
         opts.fail_on = severity_of(level);
     }
@@ -123,6 +192,24 @@ fn apply_common(opts: &mut Options, common: &CommonArgs) {
             timeout: std::time::Duration::from_secs(verify.verify_timeout),
             only_live: verify.verify_only_live,
         });
+}
+
+fn format_of(format: FormatArg) -> Format {
+    match format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Github => Format::Github,
+        FormatArg::Html => Format::Html,
+    }
+}
+
+fn color_of(color: ColorArg) -> ColorChoice {
+    match color {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    }
 }
 
 fn url_options(args: &UrlArgs) -> Result<crate::UrlOptions> {

@@ -56,6 +56,9 @@ pub(crate) struct JsonFinding {
     /// Present only when a source map tells where the key was written.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub original: Option<Original>,
+    /// The repository, as listed (`repos` and `merge` reports only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub repository: Option<String>,
 }
 
 impl JsonFinding {
@@ -76,6 +79,7 @@ impl JsonFinding {
             commit: finding.commit.clone(),
             verification: finding.verification.clone(),
             original: finding.original.clone(),
+            repository: finding.repository.clone(),
         }
     }
 }
@@ -88,6 +92,9 @@ pub(crate) struct JsonKey {
     pub severity: Severity,
     pub rules: Vec<String>,
     pub findings: Vec<String>,
+    /// The repositories it is in (`repos` and `merge` reports only).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub repositories: Vec<String>,
     /// `introduced`, `removed`, `in_head`, `refs`: in `git` reports only.
     #[serde(flatten, skip_serializing_if = "Option::is_none", default)]
     pub history: Option<KeyHistory>,
@@ -107,6 +114,7 @@ impl JsonKey {
             severity: key.severity,
             rules: key.rules.clone(),
             findings: key.findings.clone(),
+            repositories: key.repositories.clone(),
             history: key.history.clone(),
             public_api_key: key.public_api_key.clone(),
             public_keys_seen: key.public_keys_seen.clone(),

@@ -64,6 +64,7 @@ fn key_of(
         public_keys_seen: seen.to_vec(),
         verification,
         fix: Vec::new(),
+        repositories: Vec::new(),
     };
     key.fix = fix_steps(&key, findings);
     key
@@ -148,7 +149,7 @@ pub(crate) fn places(findings: &[&Finding]) -> String {
 }
 
 /// The steps, in order, that un-leak `key` (Klaviyo's own procedure).
-fn fix_steps(key: &Key, findings: &[&Finding]) -> Vec<String> {
+pub(crate) fn fix_steps(key: &Key, findings: &[&Finding]) -> Vec<String> {
     let of = |rules: &[KeyRule]| -> Vec<&Finding> {
         findings
             .iter()

@@ -6,6 +6,7 @@ pub(crate) mod github;
 pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod keys;
+pub(crate) mod merge;
 pub(crate) mod rules;
 pub(crate) mod sarif;
 pub(crate) mod text;
@@ -175,6 +176,8 @@ mod tests {
             verification: None,
             line_text: LineText::new("x = 'pk_8e1f47c2b90d3a65f0e2c7d914b8a36e52' \x1b[31m"), // pkscan:allow
             original: None,
+            repository: None,
+            recorded_fingerprint: None,
         }
     }
 

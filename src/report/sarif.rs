@@ -92,6 +92,9 @@ fn result(finding: &Finding, rules: &[Rule], opts: &PrintOptions) -> Value {
     if let Some(commit) = &finding.commit {
         properties["commit"] = json!(commit);
     }
+    if let Some(repository) = &finding.repository {
+        properties["repository"] = json!(repository);
+    }
     let mut level = level(finding.severity);
     let mut message = format!("{} ({})", finding.message, opts.secret_text(finding));
     if let Some(verification) = &finding.verification {

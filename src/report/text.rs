@@ -120,14 +120,20 @@ fn print_files(
     opts: &PrintOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let mut current: Option<&str> = None;
+    let mut current: Option<(Option<&str>, &str)> = None;
     for f in findings {
-        if current != Some(f.path.as_str()) {
+        let place = (f.repository.as_deref(), f.path.as_str());
+        if current != Some(place) {
             if current.is_some() {
                 writeln!(out)?;
             }
-            writeln!(out, "{}", escape_control(&f.path).purple().bold())?;
-            current = Some(&f.path);
+            // `pkscan repos`: the repository first, as paths repeat across repositories.
+            let shown = match &f.repository {
+                Some(repository) => format!("{repository}: {}", f.path),
+                None => f.path.clone(),
+            };
+            writeln!(out, "{}", escape_control(&shown).purple().bold())?;
+            current = Some(place);
         }
         print_finding(report, f, rules, opts, out)?;
     }

@@ -65,7 +65,7 @@ impl Repo {
 }
 
 /// `git ARGS` in `dir`, with no user or system config and dates from `clock`.
-fn git_in(dir: &Path, args: &[&str], clock: u64) -> String {
+pub(crate) fn git_in(dir: &Path, args: &[&str], clock: u64) -> String {
     let date = format!("{} +0000", EPOCH + clock * 3600);
     let output = Command::new("git")
         .env_clear()

@@ -15,6 +15,7 @@ mod hygiene;
 mod js;
 mod keys;
 mod recipes;
+mod repos;
 mod url;
 mod verify;
 
@@ -202,6 +203,8 @@ pub struct JsonKey {
     pub rules: Vec<String>,
     pub findings: Vec<String>,
     #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+    #[serde(default)]
     pub introduced: Option<serde_json::Value>,
     #[serde(default)]
     pub removed: Option<serde_json::Value>,
@@ -264,6 +267,8 @@ pub struct JsonFinding {
     pub verification: Option<serde_json::Value>,
     #[serde(default)]
     pub original: Option<serde_json::Value>,
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq, Default)]

@@ -237,3 +237,129 @@ fn scan_help_shows_an_example_of_every_option() {
         assert!(examples.contains(&format!("--{long}")), "--{long} has no example");
     }
 }
+
+/// Runs a recipe's shell line with `pkscan` replaced by a function that prints its
+/// arguments one a line and returns `code`; gives the arguments and the line's status.
+fn shell_line(line: &str, env: &[(&str, &str)], code: u8) -> (Vec<String>, i32) {
+    let script = format!("pkscan() {{ printf '%s\\n' \"$@\"; return {code}; }}\n{line}");
+    let output = Command::new("sh")
+        .args(["-c", &script])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied())
+        .output()
+        .expect("sh runs");
+    let args = String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect();
+    (args, output.status.code().unwrap_or(-1))
+}
+
+/// The value after `flag` in `args`.
+fn flag<'a>(args: &'a [String], flag: &str) -> &'a str {
+    let at = args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("no {flag} in {args:?}"));
+    &args[at + 1]
+}
+
+/// Checks one shard command, for shard `k` of `n`: it lists the organisation, writes JSON
+/// where the merge reads it, and fails only on exit 2.
+fn check_shard_line(line: &str, env: &[(&str, &str)], k: usize, n: usize, output: &str) {
+    let (args, status) = shell_line(line, env, 1);
+    assert_eq!(status, 0, "exit 1 (a leak) keeps the shard going: {line}");
+    assert_eq!(args[..3], ["repos", "--github-org", "acme"]);
+    assert_eq!(flag(&args, "--shard"), format!("{k}/{n}"));
+    assert_eq!(flag(&args, "--format"), "json");
+    assert_eq!(flag(&args, "--output"), output);
+    assert_ne!(shell_line(line, env, 2).1, 0, "exit 2 fails the shard: {line}");
+    assert_eq!(shell_line(line, env, 0).1, 0);
+}
+
+#[test]
+fn the_org_audit_workflow_shards_then_merges_sarif_and_html() {
+    let workflow = yaml("docs/ci/org-audit.yml");
+    let shard = &workflow["jobs"]["shard"];
+    let matrix: Vec<u64> = shard["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .expect("a shard matrix")
+        .iter()
+        .map(|v| v.as_u64().expect("a number"))
+        .collect();
+    let n = matrix.len();
+    assert_eq!(matrix, (1..=n as u64).collect::<Vec<_>>());
+    let steps = shard["steps"].as_sequence().expect("steps");
+    let run =
+        steps.iter().find(|s| s["run"].as_str().is_some_and(|r| r.starts_with("pkscan repos")));
+    let run = run.expect("a pkscan repos step");
+    assert_eq!(run["env"]["GITHUB_TOKEN"].as_str(), Some("${{ secrets.ORG_AUDIT_TOKEN }}"));
+    let upload = steps.iter().find(|s| s["uses"].as_str() == Some("actions/upload-artifact@v4"));
+    let upload = upload.expect("an upload");
+    for k in 1..=n {
+        let at_k = |text: &str| text.replace("${{ matrix.shard }}", &k.to_string());
+        let line = at_k(run["run"].as_str().expect("run"));
+        let output = at_k(upload["with"]["path"].as_str().expect("path"));
+        check_shard_line(&line, &[("ORG", "acme")], k, n, &output);
+        assert!(at_k(upload["with"]["name"].as_str().expect("name")).starts_with("pkscan-shard-"));
+    }
+    let merge = &workflow["jobs"]["merge"];
+    assert_eq!(merge["needs"].as_str(), Some("shard"));
+    let steps = merge["steps"].as_sequence().expect("steps");
+    let download = &steps[1];
+    assert_eq!(download["uses"].as_str(), Some("actions/download-artifact@v4"));
+    assert_eq!(download["with"]["pattern"].as_str(), Some("pkscan-shard-*"));
+    assert_eq!(download["with"]["merge-multiple"].as_bool(), Some(true));
+    let merges: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .filter(|r| r.starts_with("pkscan merge"))
+        .collect();
+    let mut written = Vec::new();
+    for line in &merges {
+        // The glob matches nothing where the test runs, so it reaches pkscan as written.
+        let (args, _) = shell_line(line, &[], 1);
+        assert_eq!(args[..2], ["merge", "shard-*.json"], "{line}");
+        if args.contains(&"--output".to_string()) {
+            written
+                .push((flag(&args, "--format").to_string(), flag(&args, "--output").to_string()));
+        }
+    }
+    assert_eq!(written, [("sarif".into(), "org.sarif".into()), ("html".into(), "org.html".into())]);
+    let sarif =
+        steps.iter().find(|s| s["uses"].as_str() == Some("github/codeql-action/upload-sarif@v3"));
+    assert_eq!(sarif.expect("a SARIF upload")["with"]["sarif_file"].as_str(), Some("org.sarif"));
+    let html = steps.iter().filter(|s| s["uses"].as_str() == Some("actions/upload-artifact@v4"));
+    assert_eq!(html.map(|s| s["with"]["path"].as_str()).collect::<Vec<_>>(), [Some("org.html")]);
+}
+
+#[test]
+fn the_org_audit_indexed_job_picks_its_shard_from_the_completion_index() {
+    use serde::Deserialize;
+    let text = read("docs/k8s/org-audit.yaml");
+    let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("YAML"))
+        .collect();
+    assert_eq!(docs.len(), 2);
+    let (audit, merge) = (&docs[0], &docs[1]);
+    assert_eq!(audit["kind"].as_str(), Some("Job"));
+    assert_eq!(audit["spec"]["completionMode"].as_str(), Some("Indexed"));
+    let n = audit["spec"]["completions"].as_u64().expect("completions") as usize;
+    let container = &audit["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["command"][0].as_str(), Some("/bin/sh"));
+    let line = container["args"][0].as_str().expect("the shell line");
+    let env = container["env"].as_sequence().expect("env");
+    let org = env.iter().find(|e| e["name"].as_str() == Some("ORG")).expect("ORG");
+    let token = env.iter().find(|e| e["name"].as_str() == Some("GITHUB_TOKEN")).expect("token");
+    assert!(token["valueFrom"]["secretKeyRef"].is_mapping(), "the token comes from a secret");
+    for index in 0..n {
+        let shown = index.to_string();
+        let env = [
+            ("ORG", org["value"].as_str().expect("a value")),
+            ("JOB_COMPLETION_INDEX", shown.as_str()),
+        ];
+        check_shard_line(line, &env, index + 1, n, &format!("/reports/shard-{}.json", index + 1));
+    }
+    let merge_line = merge["spec"]["template"]["spec"]["containers"][0]["args"][0].as_str();
+    let (args, _) = shell_line(merge_line.expect("the merge line"), &[], 1);
+    assert_eq!(args.iter().filter(|a| *a == "/reports/shard-*.json").count(), 2, "{args:?}");
+    assert!(
+        args.contains(&"/reports/org.sarif".to_string())
+            && args.contains(&"/reports/org.html".to_string())
+    );
+}
