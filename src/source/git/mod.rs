@@ -11,6 +11,7 @@
 pub(crate) mod attribute;
 pub(crate) mod blobs;
 pub(crate) mod history;
+pub(crate) mod packs;
 pub(crate) mod staged;
 pub(crate) mod walk;
 

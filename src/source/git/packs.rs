@@ -1,0 +1,179 @@
+//! The fast path of the history scan: each pack of the repository (and of its alternates)
+//! decoded object by object, every object exactly once, each delta base before its deltas,
+//! through gitoxide's delta tree (the traversal of `git index-pack` and `gix verify`), over
+//! the worker threads. A blob the walk selected is scanned as soon as it is produced, under
+//! the path the walk first met it at; everything else decoded on the way (commits, trees,
+//! bases, blobs of commits outside `--branch`/`--range`) is dropped unscanned.
+//!
+//! A base is held only while its deltas are applied: per thread, at most one object per
+//! level of the delta chain being resolved, so the peak is bounded by the threads times
+//! the longest chain times its largest object, whatever the size of the pack.
+//!
+//! This module reports nothing of its own: a blob it did not scan (a loose object, a pack
+//! that cannot be opened or decoded, a thin pack) is left unclaimed, and the per-object
+//! path in [`super::blobs`] reads it and reports whatever goes wrong, as before.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use gix::odb::pack;
+use gix::ObjectId;
+
+use super::blobs::{scan_blob, Counters, Scanned};
+use crate::scan::Engine;
+
+/// An index entry's data in the delta tree: no blob to scan.
+const UNWANTED: u32 = u32::MAX;
+
+/// The blobs to scan and who has scanned them.
+pub(crate) struct Wanted<'h> {
+    /// Blob id to blob index, for the blobs some selected commit introduces.
+    pub ids: gix::hashtable::HashMap<ObjectId, u32>,
+    /// Per blob index: the path index it is scanned under.
+    pub paths: &'h [u32],
+    /// Path texts, by path index.
+    pub path_texts: &'h [String],
+    /// Per blob index: already scanned (by a pack, or to be by the per-object path).
+    pub claimed: Vec<AtomicBool>,
+}
+
+/// Scans every wanted blob found in the packs of `objects_dir` and its alternates; the
+/// scanned ones are marked in `wanted.claimed`.
+pub(crate) fn scan(
+    objects_dir: &Path,
+    hash: gix::hash::Kind,
+    engine: &Engine<'_>,
+    wanted: &Wanted<'_>,
+    threads: usize,
+    counters: &Counters,
+) -> Scanned {
+    let results = Mutex::new(Scanned::default());
+    for index_path in pack_indices(objects_dir) {
+        if wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed)) {
+            break;
+        }
+        let shared = Shared { engine, wanted, counters, results: &results };
+        // A pack that cannot be traversed leaves its blobs to the per-object path.
+        let _ = scan_pack(&index_path, hash, &shared, threads);
+    }
+    results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The `.idx` files of the object directory and of every alternate, in a stable order.
+fn pack_indices(objects_dir: &Path) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut dirs = vec![objects_dir.to_path_buf()];
+    dirs.extend(gix::odb::alternate::resolve(objects_dir.to_path_buf(), &cwd).unwrap_or_default());
+    let mut indices = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir.join("pack")) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|ext| ext == "idx"))
+            .collect();
+        found.sort();
+        indices.extend(found);
+    }
+    indices
+}
+
+/// What every traversal thread shares.
+struct Shared<'a> {
+    engine: &'a Engine<'a>,
+    wanted: &'a Wanted<'a>,
+    counters: &'a Counters,
+    results: &'a Mutex<Scanned>,
+}
+
+/// One pack's traversal; an error means some of its blobs may be left unclaimed.
+fn scan_pack(
+    index_path: &Path,
+    hash: gix::hash::Kind,
+    shared: &Shared<'_>,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let index = pack::index::File::at(index_path, hash)?;
+    let mut entries: Vec<(u64, u32)> = index
+        .iter()
+        .map(|e| (e.pack_offset, shared.wanted.ids.get(&e.oid).copied().unwrap_or(UNWANTED)))
+        .collect();
+    if entries.iter().all(|&(_, blob)| blob == UNWANTED) {
+        return Ok(());
+    }
+    entries.sort_unstable_by_key(|&(offset, _)| offset);
+    let data = pack::data::File::at(index_path.with_extension("pack"), hash)?;
+    let interrupt = AtomicBool::new(false);
+    let tree = pack::cache::delta::Tree::from_offsets_in_pack(
+        data.path(),
+        entries.into_iter(),
+        &|&(offset, _)| offset,
+        &|id| index.lookup(id).map(|i| index.pack_offset_at_index(i)),
+        &mut gix::progress::Discard,
+        &interrupt,
+        hash,
+    )?;
+    let mut inspector = Inspector { shared, local: Scanned::default() };
+    let inspect = move |&mut (_, blob): &mut (u64, u32),
+                        _: &dyn gix::progress::Progress,
+                        object: pack::cache::delta::traverse::Context<'_>| {
+        inspector.inspect(blob, &object);
+        Ok::<(), std::convert::Infallible>(())
+    };
+    tree.traverse(
+        |range, data: &pack::data::File| data.entry_slice(range),
+        &data,
+        data.pack_end() as u64,
+        inspect,
+        pack::cache::delta::traverse::Options {
+            object_progress: Box::new(gix::progress::Discard),
+            size_progress: &mut gix::progress::Discard,
+            thread_limit: Some(threads.max(1)),
+            should_interrupt: &interrupt,
+            object_hash: hash,
+            alloc_limit_bytes: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// A traversal thread's scanner: it keeps its own results and hands them over when the
+/// thread is done with it (on drop), so no lock is taken per object.
+struct Inspector<'a> {
+    shared: &'a Shared<'a>,
+    local: Scanned,
+}
+
+impl Clone for Inspector<'_> {
+    fn clone(&self) -> Self {
+        Inspector { shared: self.shared, local: Scanned::default() }
+    }
+}
+
+impl Drop for Inspector<'_> {
+    fn drop(&mut self) {
+        let local = std::mem::take(&mut self.local);
+        let mut results = self.shared.results.lock().unwrap_or_else(|e| e.into_inner());
+        results.merge(local);
+    }
+}
+
+impl Inspector<'_> {
+    fn inspect(&mut self, blob: u32, object: &pack::cache::delta::traverse::Context<'_>) {
+        if blob == UNWANTED || object.entry.header.as_kind() != Some(gix::object::Kind::Blob) {
+            return; // not a blob under the wanted id: the per-object path says what it is
+        }
+        let wanted = self.shared.wanted;
+        if wanted.claimed[blob as usize].swap(true, Ordering::Relaxed) {
+            return; // also in another pack, and scanned there
+        }
+        let path = wanted.paths[blob as usize];
+        let path_text = &wanted.path_texts[path as usize];
+        let engine = self.shared.engine;
+        self.local.scan(blob, path, path_text, self.shared.counters, |out| {
+            scan_blob(engine, object.decompressed, path_text, out)
+        });
+    }
+}
