@@ -10,6 +10,7 @@ mod decode;
 mod git;
 mod hostile;
 mod hygiene;
+mod packs;
 mod recipes;
 mod url;
 mod verify;

@@ -177,3 +177,83 @@ impl Inspector<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::config::Options;
+    use crate::source::git::walk;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn every_selected_blob_of_a_pack_is_scanned_there_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = dir.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        // A synthetic key, built here so no line of this file holds one.
+        let hex: String = (0..34).map(|i| b"0123456789abcdef"[(i * 7 + 3) % 16] as char).collect();
+        let mut text = String::new();
+        for version in 0..12 {
+            text.push_str(&format!("line {version} of a file that grows a line per commit\n"));
+            let key_line =
+                if version >= 5 { format!("KEY = \"pk_{hex}\"\n") } else { String::new() };
+            std::fs::write(dir.join("app.py"), format!("{key_line}{text}")).expect("write");
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-q", "-m", "edit"]);
+        }
+        git(dir, &["repack", "-q", "-a", "-d", "-f", "--depth=50"]);
+        git(dir, &["prune-packed"]);
+
+        let repo = gix::ThreadSafeRepository::open(dir).expect("a repository");
+        let local = repo.to_thread_local();
+        let head = local.head_id().expect("a head").detach();
+        let excludes = ignore::gitignore::Gitignore::empty();
+        let mut first_paths = Vec::new();
+        let history = walk::walk(&local, &[head], &[], &excludes, &mut || {}, &mut |b, _, p, _| {
+            first_paths.resize(first_paths.len().max(b as usize + 1), u32::MAX);
+            first_paths[b as usize] = p;
+        });
+        // The walk also interns the blobs parents held; only the first 12 were sent.
+        let ids = history.blobs.iter().enumerate().map(|(i, id)| (*id, i as u32)).collect();
+        let wanted = Wanted {
+            ids,
+            paths: &first_paths,
+            path_texts: &history.paths,
+            claimed: history.blobs.iter().map(|_| AtomicBool::new(false)).collect(),
+        };
+        let opts = Options::default();
+        let counters = Counters::default();
+        let scanned = scan(
+            repo.objects_dir(),
+            local.object_hash(),
+            &Engine::new(&opts),
+            &wanted,
+            2,
+            &counters,
+        );
+
+        assert_eq!(history.blobs.len(), 12);
+        assert!(wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed)), "all read from the pack");
+        assert_eq!(scanned.out.files_scanned, 12);
+        assert!(scanned.out.errors.is_empty(), "{:?}", scanned.out.errors);
+        assert_eq!(scanned.flagged.len(), 7, "versions 5 to 11 hold the key");
+        assert!(scanned.flagged.iter().all(|(_, _, findings)| findings.len() == 1));
+    }
+}
