@@ -29,6 +29,11 @@ pub(crate) fn scan(
 ) -> Result<(Collector, bool)> {
     let local = blobs::handle(repo);
     let mut walker = repo.to_thread_local();
+    // The walk reads through a store of its own, unmapped when the walk ends: the pack
+    // traversal maps each pack again, and pages mapped twice count twice in the peak RSS.
+    if let Some(objects) = own_store(repo) {
+        walker.objects = objects;
+    }
     // Trees are read twice (as a commit's and as its child's parent tree), close together,
     // and each version of a folder's tree is usually a delta on the one before, which the
     // delta cache must still hold: small objects, so a cache by bytes, not by count.
@@ -63,6 +68,7 @@ pub(crate) fn scan(
                 first_paths[blob] = path;
             },
         );
+        drop(walker);
         let scanned = scan_blobs(repo, engine, &history, first_paths, threads, &counters);
         done.store(true, Ordering::Relaxed);
         (history, scanned)
@@ -99,9 +105,8 @@ fn scan_blobs(
         path_texts: &history.paths,
         claimed: (0..history.blobs.len()).map(|blob| AtomicBool::new(!sent(blob))).collect(),
     };
-    let objects_dir = repo.objects_dir();
-    let mut scanned =
-        packs::scan(objects_dir, repo.objects.object_hash(), engine, &wanted, threads, counters);
+    let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
+    let mut scanned = packs::scan(objects_dir, hash, engine, &wanted, threads, counters);
     let left: Vec<Job> = (0..history.blobs.len())
         .filter(|&blob| !wanted.claimed[blob].load(Ordering::Relaxed))
         .map(|blob| {
@@ -137,6 +142,19 @@ fn scan_each(
         });
         blobs::scan_all(repo, engine, receivers, counters)
     })
+}
+
+/// A new object store for the repository's objects (same alternates and replacements),
+/// or `None` if it cannot be opened, and then the walk shares the repository's.
+fn own_store(repo: &gix::ThreadSafeRepository) -> Option<gix::OdbHandle> {
+    let store = &repo.objects;
+    let options = gix::odb::store::init::Options {
+        use_multi_pack_index: store.use_multi_pack_index(),
+        ..Default::default()
+    };
+    let handle =
+        gix::odb::at_opts(store.path(), store.object_hash(), store.replacements(), options);
+    handle.ok().map(gix::OdbHandle::from)
 }
 
 /// The commits to scan (tips) and those whose ancestry is excluded (`--range A..B`'s A).
