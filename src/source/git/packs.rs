@@ -80,6 +80,15 @@ fn pack_indices(objects_dir: &Path) -> Vec<PathBuf> {
     indices
 }
 
+/// Whether decoding a whole pack of `objects` pays for the `wanted` blobs in it. Read one
+/// by one, a blob costs its delta chain, a whole traversal one inflation per object: a
+/// history scan wants a large share of a pack's objects (a fifth to two thirds), a
+/// `--range` of a pull request a handful, which the per-object path reads in
+/// milliseconds.
+fn worth_traversing(wanted: usize, objects: usize) -> bool {
+    wanted > 0 && wanted.saturating_mul(16) >= objects
+}
+
 /// What every traversal thread shares.
 struct Shared<'a> {
     engine: &'a Engine<'a>,
@@ -100,7 +109,8 @@ fn scan_pack(
         .iter()
         .map(|e| (e.pack_offset, shared.wanted.ids.get(&e.oid).copied().unwrap_or(UNWANTED)))
         .collect();
-    if entries.iter().all(|&(_, blob)| blob == UNWANTED) {
+    let wanted = entries.iter().filter(|&&(_, blob)| blob != UNWANTED).count();
+    if !worth_traversing(wanted, entries.len()) {
         return Ok(());
     }
     entries.sort_unstable_by_key(|&(offset, _)| offset);
@@ -200,6 +210,14 @@ mod tests {
             .status()
             .expect("git runs");
         assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn a_pack_is_traversed_for_a_history_not_for_a_handful_of_blobs() {
+        assert!(worth_traversing(25_714, 132_618), "the large-files history");
+        assert!(worth_traversing(1, 16));
+        assert!(!worth_traversing(3, 137_017), "a pull request's range");
+        assert!(!worth_traversing(0, 10));
     }
 
     #[test]
