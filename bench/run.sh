@@ -13,6 +13,9 @@
 # Options:
 #   tree | git | large    suites to run (default: all three, plus repo with --repo)
 #   --repo PATH           also time the history of the repository at PATH (no staged suite)
+#   --once NAME,...       time these commands by their one precheck run only, not in
+#                         hyperfine (e.g. --once gitleaks-git,betterleaks-git on a history
+#                         where they take minutes)
 #   --size SIZE           tree size for gen_tree.py (default 1G)
 #   --commits N           commits for gen_git.py and gen_git_large.py (default 20000)
 #   --runs N              hyperfine runs per command (default 3; --staged uses 10x)
@@ -39,12 +42,15 @@ BUILD=1
 PEERS=1
 SUITES=()
 REPO=""
+ONCE=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
     tree|git|large) SUITES+=("$1") ;;
     --repo) REPO=$2; shift ;;
     --repo=*) REPO=${1#*=} ;;
+    --once) ONCE=$2; shift ;;
+    --once=*) ONCE=${1#*=} ;;
     --size) SIZE=$2; shift ;;
     --size=*) SIZE=${1#*=} ;;
     --commits) COMMITS=$2; shift ;;
@@ -55,7 +61,7 @@ while [ $# -gt 0 ]; do
     --with-slow) WITH_SLOW=1 ;;
     --no-build) BUILD=0 ;;
     --no-peers) PEERS=0 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -168,7 +174,11 @@ precheck() {
   [ -f "$tv" ] && rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f MB", $2/1024}' "$tv")
   if [[ " $ok " == *" $rc "* ]]; then
     printf '  %-22s ok   exit %-3s  %7d ms  peak RSS %s\n' "$name" "$rc" "$dt" "${rss:-?}"
-    add_cmd "$name" "$cmd"
+    if [[ ",$ONCE," == *",$name,"* ]]; then
+      [ -f "$tv" ] && awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "    (timed once, left out of hyperfine: user %s s, system %s s)\n", u, s}' "$tv"
+    else
+      add_cmd "$name" "$cmd"
+    fi
     RSS["$name"]=${rss:-?}
     return 0
   fi
@@ -268,13 +278,13 @@ history_suite() {
   if [ -n "$BETTERLEAKS" ]; then
     if precheck betterleaks-git "GOMAXPROCS=$THREADS '$BETTERLEAKS' git --no-banner -l error --exit-code 0 -o '$RES/$SUITE-betterleaks.report.json' '$G'" "0"; then
       echo "    keys in betterleaks' report: $(found "$RES/$SUITE-betterleaks.report.json")"
-      CMDS[${#CMDS[@]}-1]="GOMAXPROCS=$THREADS '$BETTERLEAKS' git --no-banner -l error --exit-code 0 -o '$RES/$SUITE-betterleaks.timed.json' '$G'"
+      [ "${NAMES[${#NAMES[@]}-1]}" = betterleaks-git ] && CMDS[${#CMDS[@]}-1]="GOMAXPROCS=$THREADS '$BETTERLEAKS' git --no-banner -l error --exit-code 0 -o '$RES/$SUITE-betterleaks.timed.json' '$G'"
     fi
   fi
   if [ -n "$GITLEAKS" ]; then
     if precheck gitleaks-git "GOMAXPROCS=$THREADS '$GITLEAKS' git --no-banner -l error --exit-code 0 -f json -r '$RES/$SUITE-gitleaks.report.json' '$G'" "0"; then
       echo "    keys in gitleaks' report: $(found "$RES/$SUITE-gitleaks.report.json")"
-      CMDS[${#CMDS[@]}-1]="GOMAXPROCS=$THREADS '$GITLEAKS' git --no-banner -l error --exit-code 0 -f json -r '$RES/$SUITE-gitleaks.timed.json' '$G'"
+      [ "${NAMES[${#NAMES[@]}-1]}" = gitleaks-git ] && CMDS[${#CMDS[@]}-1]="GOMAXPROCS=$THREADS '$GITLEAKS' git --no-banner -l error --exit-code 0 -f json -r '$RES/$SUITE-gitleaks.timed.json' '$G'"
     fi
   fi
   if [ -n "$KINGFISHER" ]; then
