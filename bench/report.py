@@ -5,10 +5,13 @@
   report.py pkscan PLANTED.txt REPORT.json MODE        MODE: tree | tree-nodecode | git | staged
   report.py rawkeys PLANTED.txt FILE...                how many planted keys appear verbatim (or as sha1)
   report.py rgcount PLANTED.txt RG_OUTPUT              rg -c total vs expected_rg_lines
+  report.py pkkeys REPORT.json                         distinct keys (secret_sha256) and findings
+  report.py anykeys FILE...                            distinct private-key-shaped tokens in the files
 Standard library only.
 """
 import hashlib
 import json
+import re
 import sys
 
 
@@ -99,6 +102,25 @@ def rgcount(planted, out):
     print("  rg matching lines: %d (expected %s)%s" % (total, exp, "" if str(total) == exp else "  <-- MISMATCH"))
 
 
+def pkkeys(report):
+    d = json.load(open(report))
+    shas = {f.get("secret_sha256") for f in d.get("findings", [])}
+    print("%d distinct keys in %d findings (errors: %s)" % (len(shas), len(d.get("findings", [])),
+                                                            d.get("summary", {}).get("errors")))
+
+
+def anykeys(files):
+    keys = set()
+    for f in files:
+        try:
+            keys.update(KEY_RE.findall(open(f, "rb").read()))
+        except OSError:
+            pass
+    print("%d distinct private-key-shaped tokens" % len(keys))
+
+
+KEY_RE = re.compile(rb"(?<![A-Za-z0-9])pk_(?:[A-Za-z0-9]{34}|[A-Za-z0-9]{6}_[0-9a-f]{34})(?![A-Za-z0-9])")
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "table":
@@ -109,5 +131,9 @@ if __name__ == "__main__":
         rawkeys(sys.argv[2], sys.argv[3:])
     elif cmd == "rgcount":
         rgcount(sys.argv[2], sys.argv[3])
+    elif cmd == "pkkeys":
+        pkkeys(sys.argv[2])
+    elif cmd == "anykeys":
+        anykeys(sys.argv[2:])
     else:
         sys.exit(__doc__)

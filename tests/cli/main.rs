@@ -14,6 +14,7 @@ mod html;
 mod hygiene;
 mod js;
 mod keys;
+mod packs;
 mod recipes;
 mod repos;
 mod url;

@@ -38,7 +38,7 @@ pub(crate) struct Scanned {
 }
 
 impl Scanned {
-    fn merge(&mut self, other: Scanned) {
+    pub(crate) fn merge(&mut self, other: Scanned) {
         self.flagged.extend(other.flagged);
         self.out.merge(other.out);
     }
@@ -92,26 +92,44 @@ fn worker(
     let mut scanned = Scanned::default();
     let mut buf = Vec::new();
     for job in jobs {
-        let before = scanned.out.findings.len();
         // Which keys a blob holds does not depend on its tree: the rules of a flagged blob
         // whose rule may (Kotlin, Java) are decided again, per tree, when attributed.
-        let scan =
-            || scan_one(&handle, engine, &job.id, &job.path_text, None, &mut buf, &mut scanned.out);
-        let Some(bytes) = crate::source::guard::guarded(scan).unwrap_or_else(|| {
-            scanned.out.error(&job.path_text, crate::source::guard::INTERNAL_ERROR);
+        scanned.scan(job.blob, job.path, &job.path_text, counters, |out| {
+            let bytes = read_blob(&handle, &job.id, &job.path_text, &mut buf, out)?;
+            scan_blob(engine, bytes, &job.path_text, None, out)
+        });
+    }
+    scanned
+}
+
+impl Scanned {
+    /// Runs one blob's scan (`scan` reads and scans it into the collector it is given,
+    /// returning its size, or `None` when it could not be), contained against panics;
+    /// counts it, and keeps its findings apart when it had any.
+    pub(crate) fn scan(
+        &mut self,
+        blob: u32,
+        path: u32,
+        path_text: &str,
+        counters: &Counters,
+        scan: impl FnOnce(&mut Collector) -> Option<u64>,
+    ) {
+        let before = self.out.findings.len();
+        let out = &mut self.out;
+        let Some(bytes) = crate::source::guard::guarded(|| scan(out)).unwrap_or_else(|| {
+            self.out.error(path_text, crate::source::guard::INTERNAL_ERROR);
             None
         }) else {
-            continue;
+            return;
         };
         counters.blobs.fetch_add(1, Ordering::Relaxed);
         counters.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if scanned.out.findings.len() > before {
+        if self.out.findings.len() > before {
             counters.flagged.fetch_add(1, Ordering::Relaxed);
-            let findings = scanned.out.findings.split_off(before);
-            scanned.flagged.push((job.blob, job.path, findings));
+            let findings = self.out.findings.split_off(before);
+            self.flagged.push((blob, path, findings));
         }
     }
-    scanned
 }
 
 /// Reads blob `id` and scans it as the file at `path` (in a module with an
@@ -126,21 +144,46 @@ pub(crate) fn scan_one(
     buf: &mut Vec<u8>,
     out: &mut Collector,
 ) -> Option<u64> {
-    let bytes = match handle.objects.try_find(id, buf) {
-        Ok(Some(data)) if data.kind == gix::object::Kind::Blob => data.data,
+    let bytes = read_blob(handle, id, path, buf, out)?;
+    scan_blob(engine, bytes, path, android_module, out)
+}
+
+/// Reads blob `id` (met at `path`) into `buf`; `None` when it cannot be read as a blob,
+/// and then `out` has the error.
+fn read_blob<'b>(
+    handle: &gix::Repository,
+    id: &ObjectId,
+    path: &str,
+    buf: &'b mut Vec<u8>,
+    out: &mut Collector,
+) -> Option<&'b [u8]> {
+    match handle.objects.try_find(id, buf) {
+        Ok(Some(data)) if data.kind == gix::object::Kind::Blob => Some(data.data),
         Ok(Some(data)) => {
             out.error(path, format!("object {id}: expected a blob, found a {}", data.kind));
-            return None;
+            None
         }
         Ok(None) => {
             out.error(path, format!("blob {id} is missing from the repository"));
-            return None;
+            None
         }
         Err(err) => {
             out.error(path, format!("cannot read blob {id}: {err}"));
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Scans a blob's bytes as the file at `path` (in a module with an `AndroidManifest.xml`
+/// or not, when known; unless over `--max-file-size`, which is an error); returns its
+/// size, or `None` when it was skipped.
+pub(crate) fn scan_blob(
+    engine: &Engine<'_>,
+    bytes: &[u8],
+    path: &str,
+    android_module: Option<bool>,
+    out: &mut Collector,
+) -> Option<u64> {
     let size = bytes.len() as u64;
     if let Some(max) = engine.opts.max_file_size.filter(|&max| size > max) {
         out.error(path, format!("skipped: {size} bytes is over --max-file-size ({max} bytes)"));

@@ -10,11 +10,11 @@ use anyhow::{bail, Context, Result};
 use gix::ObjectId;
 use ignore::gitignore::Gitignore;
 
-use super::blobs::{self, Counters, Job};
-use super::{attribute, exposure, walk, GitOptions};
+use super::blobs::{self, Counters, Job, Scanned};
+use super::{attribute, exposure, packs, walk, GitOptions};
 use crate::scan::{Collector, Engine};
 
-/// Jobs queued per scanner: enough to keep them busy while the walk reads a big tree.
+/// Jobs queued per scanner of the per-object path.
 const QUEUE_PER_THREAD: usize = 256;
 /// Delta cache of the walk (trees only).
 const WALK_PACK_CACHE_BYTES: usize = 12 << 20;
@@ -29,6 +29,11 @@ pub(crate) fn scan(
 ) -> Result<(Collector, bool)> {
     let local = blobs::handle(repo);
     let mut walker = repo.to_thread_local();
+    // The walk reads through a store of its own, unmapped when the walk ends: the pack
+    // traversal maps each pack again, and pages mapped twice count twice in the peak RSS.
+    if let Some(objects) = own_store(repo) {
+        walker.objects = objects;
+    }
     // Trees are read twice (as a commit's and as its child's parent tree), close together,
     // and each version of a folder's tree is usually a delta on the one before, which the
     // delta cache must still hold: small objects, so a cache by bytes, not by count.
@@ -37,18 +42,16 @@ pub(crate) fn scan(
         Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(WALK_PACK_CACHE_BYTES))
     });
     let (tips, hidden) = select(&local, git)?;
-    let threads = engine.opts.worker_threads();
-    // One queue per scanner, by path: a file's versions go to the same scanner, whose pack
-    // cache then holds the previous version, the base of the next one's delta.
-    let (senders, receivers): (Vec<_>, Vec<_>) =
-        (0..threads.max(1)).map(|_| crossbeam_channel::bounded::<Job>(QUEUE_PER_THREAD)).unzip();
+    let threads = engine.opts.worker_threads().max(1);
     let counters = Counters::default();
     let done = AtomicBool::new(false);
     let (history, scanned) = std::thread::scope(|scope| {
-        let scanners = scope.spawn(|| blobs::scan_all(repo, engine, receivers, &counters));
         if git.progress {
             scope.spawn(|| show_progress(&counters, &done));
         }
+        // The walk comes first and alone: the packs are then decoded once, in their own
+        // order, and a blob can only be scanned once its path is known.
+        let mut first_paths = Vec::new();
         let history = walk::walk(
             &walker,
             &tips,
@@ -57,14 +60,16 @@ pub(crate) fn scan(
             &mut || {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
             },
-            &mut |blob, id, path, path_text| {
-                // The scanners outlive the walk, so the channel only closes when it ends.
-                let queue = &senders[path as usize % senders.len()];
-                let _ = queue.send(Job { blob, id, path, path_text: path_text.to_string() });
+            &mut |blob, _, path, _| {
+                let blob = blob as usize;
+                if first_paths.len() <= blob {
+                    first_paths.resize(blob + 1, u32::MAX);
+                }
+                first_paths[blob] = path;
             },
         );
-        drop(senders);
-        let scanned = scanners.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        drop(walker);
+        let scanned = scan_blobs(repo, engine, &history, first_paths, threads, &counters);
         done.store(true, Ordering::Relaxed);
         (history, scanned)
     });
@@ -79,6 +84,80 @@ pub(crate) fn scan(
     attribute::attribute(&local, engine, &history, scanned, &mut out);
     out.exposures = Some(exposure::expose(&local, &history, keys, &mut out));
     Ok((out, local.is_shallow()))
+}
+
+/// Scans every blob the walk sent, each once under the first path it was met at: those
+/// in packs as the packs are decoded, the rest (loose objects, anything a pack traversal
+/// missed) read one by one.
+fn scan_blobs(
+    repo: &gix::ThreadSafeRepository,
+    engine: &Engine<'_>,
+    history: &walk::History,
+    mut first_paths: Vec<u32>,
+    threads: usize,
+    counters: &Counters,
+) -> Scanned {
+    first_paths.resize(history.blobs.len(), u32::MAX);
+    let sent = |blob: usize| history.sent.get(blob).copied().unwrap_or(false);
+    let wanted = packs::Wanted {
+        ids: (0..history.blobs.len())
+            .filter(|&blob| sent(blob))
+            .map(|blob| (history.blobs[blob], blob as u32))
+            .collect(),
+        paths: &first_paths,
+        path_texts: &history.paths,
+        claimed: (0..history.blobs.len()).map(|blob| AtomicBool::new(!sent(blob))).collect(),
+    };
+    let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
+    let mut scanned = packs::scan(objects_dir, hash, engine, &wanted, threads, counters);
+    let left: Vec<Job> = (0..history.blobs.len())
+        .filter(|&blob| !wanted.claimed[blob].load(Ordering::Relaxed))
+        .map(|blob| {
+            let path = first_paths[blob];
+            let path_text = history.paths[path as usize].clone();
+            Job { blob: blob as u32, id: history.blobs[blob], path, path_text }
+        })
+        .collect();
+    if !left.is_empty() {
+        scanned.merge(scan_each(repo, engine, left, threads, counters));
+    }
+    scanned
+}
+
+/// Reads and scans `jobs` one object at a time through the workers' own caches.
+fn scan_each(
+    repo: &gix::ThreadSafeRepository,
+    engine: &Engine<'_>,
+    jobs: Vec<Job>,
+    threads: usize,
+    counters: &Counters,
+) -> Scanned {
+    // One queue per scanner, by path: a file's versions go to the same scanner, whose pack
+    // cache then holds the previous version, the base of the next one's delta.
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..threads).map(|_| crossbeam_channel::bounded::<Job>(QUEUE_PER_THREAD)).unzip();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for job in jobs {
+                // The scanners outlive this loop, so the channel only closes when it ends.
+                let _ = senders[job.path as usize % senders.len()].send(job);
+            }
+        });
+        blobs::scan_all(repo, engine, receivers, counters)
+    })
+}
+
+/// A new object store for the repository's objects (same alternates and replacements),
+/// or `None` if it cannot be opened, and then the walk shares the repository's.
+fn own_store(repo: &gix::ThreadSafeRepository) -> Option<gix::OdbHandle> {
+    let store = &repo.objects;
+    let options = gix::odb::store::init::Options {
+        use_multi_pack_index: store.use_multi_pack_index(),
+        ..Default::default()
+    };
+    let handle =
+        gix::odb::at_opts(store.path(), store.object_hash(), store.replacements(), options);
+    handle.ok().map(gix::OdbHandle::from)
 }
 
 /// The commits to scan (tips) and those whose ancestry is excluded (`--range A..B`'s A).

@@ -12,6 +12,7 @@ pub(crate) mod attribute;
 pub(crate) mod blobs;
 pub(crate) mod exposure;
 pub(crate) mod history;
+pub(crate) mod packs;
 pub(crate) mod staged;
 pub(crate) mod walk;
 

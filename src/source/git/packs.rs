@@ -1,0 +1,277 @@
+//! The fast path of the history scan: each pack of the repository (and of its alternates)
+//! decoded object by object, every object exactly once, each delta base before its deltas,
+//! through gitoxide's delta tree (the traversal of `git index-pack` and `gix verify`), over
+//! the worker threads. A blob the walk selected is scanned as soon as it is produced, under
+//! the path the walk first met it at; everything else decoded on the way (commits, trees,
+//! bases, blobs of commits outside `--branch`/`--range`) is dropped unscanned.
+//!
+//! A base is held only while its deltas are applied: per thread, at most one object per
+//! level of the delta chain being resolved, so the peak is bounded by the threads times
+//! the longest chain times its largest object, whatever the size of the pack.
+//!
+//! This module reports nothing of its own: a blob it did not scan (a loose object, a pack
+//! that cannot be opened or decoded, a thin pack) is left unclaimed, and the per-object
+//! path in [`super::blobs`] reads it and reports whatever goes wrong, as before.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use gix::odb::pack;
+use gix::ObjectId;
+
+use super::blobs::{scan_blob, Counters, Scanned};
+use crate::scan::Engine;
+
+/// An index entry's data in the delta tree: no blob to scan.
+const UNWANTED: u32 = u32::MAX;
+
+/// The blobs to scan and who has scanned them.
+pub(crate) struct Wanted<'h> {
+    /// Blob id to blob index, for the blobs some selected commit introduces.
+    pub ids: gix::hashtable::HashMap<ObjectId, u32>,
+    /// Per blob index: the path index it is scanned under.
+    pub paths: &'h [u32],
+    /// Path texts, by path index.
+    pub path_texts: &'h [String],
+    /// Per blob index: already scanned (by a pack, or to be by the per-object path).
+    pub claimed: Vec<AtomicBool>,
+}
+
+/// Scans every wanted blob found in the packs of `objects_dir` and its alternates; the
+/// scanned ones are marked in `wanted.claimed`.
+pub(crate) fn scan(
+    objects_dir: &Path,
+    hash: gix::hash::Kind,
+    engine: &Engine<'_>,
+    wanted: &Wanted<'_>,
+    threads: usize,
+    counters: &Counters,
+) -> Scanned {
+    let results = Mutex::new(Scanned::default());
+    for index_path in pack_indices(objects_dir) {
+        if wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed)) {
+            break;
+        }
+        let shared = Shared { engine, wanted, counters, results: &results };
+        // A pack that cannot be traversed leaves its blobs to the per-object path.
+        let _ = scan_pack(&index_path, hash, &shared, threads);
+    }
+    results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The `.idx` files of the object directory and of every alternate, in a stable order.
+fn pack_indices(objects_dir: &Path) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut dirs = vec![objects_dir.to_path_buf()];
+    dirs.extend(gix::odb::alternate::resolve(objects_dir.to_path_buf(), &cwd).unwrap_or_default());
+    let mut indices = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir.join("pack")) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|ext| ext == "idx"))
+            .collect();
+        found.sort();
+        indices.extend(found);
+    }
+    indices
+}
+
+/// Whether decoding a whole pack of `objects` pays for the `wanted` blobs in it. Read one
+/// by one, a blob costs its delta chain, a whole traversal one inflation per object: a
+/// history scan wants a large share of a pack's objects (a fifth to two thirds), a
+/// `--range` of a pull request a handful, which the per-object path reads in
+/// milliseconds.
+fn worth_traversing(wanted: usize, objects: usize) -> bool {
+    wanted > 0 && wanted.saturating_mul(16) >= objects
+}
+
+/// What every traversal thread shares.
+struct Shared<'a> {
+    engine: &'a Engine<'a>,
+    wanted: &'a Wanted<'a>,
+    counters: &'a Counters,
+    results: &'a Mutex<Scanned>,
+}
+
+/// One pack's traversal; an error means some of its blobs may be left unclaimed.
+fn scan_pack(
+    index_path: &Path,
+    hash: gix::hash::Kind,
+    shared: &Shared<'_>,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let index = pack::index::File::at(index_path, hash)?;
+    let mut entries: Vec<(u64, u32)> = index
+        .iter()
+        .map(|e| (e.pack_offset, shared.wanted.ids.get(&e.oid).copied().unwrap_or(UNWANTED)))
+        .collect();
+    let wanted = entries.iter().filter(|&&(_, blob)| blob != UNWANTED).count();
+    if !worth_traversing(wanted, entries.len()) {
+        return Ok(());
+    }
+    entries.sort_unstable_by_key(|&(offset, _)| offset);
+    let data = pack::data::File::at(index_path.with_extension("pack"), hash)?;
+    let interrupt = AtomicBool::new(false);
+    let tree = pack::cache::delta::Tree::from_offsets_in_pack(
+        data.path(),
+        entries.into_iter(),
+        &|&(offset, _)| offset,
+        &|id| index.lookup(id).map(|i| index.pack_offset_at_index(i)),
+        &mut gix::progress::Discard,
+        &interrupt,
+        hash,
+    )?;
+    let mut inspector = Inspector { shared, local: Scanned::default() };
+    let inspect = move |&mut (_, blob): &mut (u64, u32),
+                        _: &dyn gix::progress::Progress,
+                        object: pack::cache::delta::traverse::Context<'_>| {
+        inspector.inspect(blob, &object);
+        Ok::<(), std::convert::Infallible>(())
+    };
+    tree.traverse(
+        |range, data: &pack::data::File| data.entry_slice(range),
+        &data,
+        data.pack_end() as u64,
+        inspect,
+        pack::cache::delta::traverse::Options {
+            object_progress: Box::new(gix::progress::Discard),
+            size_progress: &mut gix::progress::Discard,
+            thread_limit: Some(threads.max(1)),
+            should_interrupt: &interrupt,
+            object_hash: hash,
+            alloc_limit_bytes: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// A traversal thread's scanner: it keeps its own results and hands them over when the
+/// thread is done with it (on drop), so no lock is taken per object.
+struct Inspector<'a> {
+    shared: &'a Shared<'a>,
+    local: Scanned,
+}
+
+impl Clone for Inspector<'_> {
+    fn clone(&self) -> Self {
+        Inspector { shared: self.shared, local: Scanned::default() }
+    }
+}
+
+impl Drop for Inspector<'_> {
+    fn drop(&mut self) {
+        let local = std::mem::take(&mut self.local);
+        let mut results = self.shared.results.lock().unwrap_or_else(|e| e.into_inner());
+        results.merge(local);
+    }
+}
+
+impl Inspector<'_> {
+    fn inspect(&mut self, blob: u32, object: &pack::cache::delta::traverse::Context<'_>) {
+        if blob == UNWANTED || object.entry.header.as_kind() != Some(gix::object::Kind::Blob) {
+            return; // not a blob under the wanted id: the per-object path says what it is
+        }
+        let wanted = self.shared.wanted;
+        if wanted.claimed[blob as usize].swap(true, Ordering::Relaxed) {
+            return; // also in another pack, and scanned there
+        }
+        let path = wanted.paths[blob as usize];
+        let path_text = &wanted.path_texts[path as usize];
+        let engine = self.shared.engine;
+        self.local.scan(blob, path, path_text, self.shared.counters, |out| {
+            scan_blob(engine, object.decompressed, path_text, None, out)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::config::Options;
+    use crate::source::git::walk;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn a_pack_is_traversed_for_a_history_not_for_a_handful_of_blobs() {
+        assert!(worth_traversing(25_714, 132_618), "the large-files history");
+        assert!(worth_traversing(1, 16));
+        assert!(!worth_traversing(3, 137_017), "a pull request's range");
+        assert!(!worth_traversing(0, 10));
+    }
+
+    #[test]
+    fn every_selected_blob_of_a_pack_is_scanned_there_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = dir.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        // A synthetic key, built here so no line of this file holds one.
+        let hex: String = (0..34).map(|i| b"0123456789abcdef"[(i * 7 + 3) % 16] as char).collect();
+        let mut text = String::new();
+        for version in 0..12 {
+            text.push_str(&format!("line {version} of a file that grows a line per commit\n"));
+            let key_line =
+                if version >= 5 { format!("KEY = \"pk_{hex}\"\n") } else { String::new() };
+            std::fs::write(dir.join("app.py"), format!("{key_line}{text}")).expect("write");
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-q", "-m", "edit"]);
+        }
+        git(dir, &["repack", "-q", "-a", "-d", "-f", "--depth=50"]);
+        git(dir, &["prune-packed"]);
+
+        let repo = gix::ThreadSafeRepository::open(dir).expect("a repository");
+        let local = repo.to_thread_local();
+        let head = local.head_id().expect("a head").detach();
+        let excludes = ignore::gitignore::Gitignore::empty();
+        let mut first_paths = Vec::new();
+        let history = walk::walk(&local, &[head], &[], &excludes, &mut || {}, &mut |b, _, p, _| {
+            first_paths.resize(first_paths.len().max(b as usize + 1), u32::MAX);
+            first_paths[b as usize] = p;
+        });
+        // The walk also interns the blobs parents held; only the first 12 were sent.
+        let ids = history.blobs.iter().enumerate().map(|(i, id)| (*id, i as u32)).collect();
+        let wanted = Wanted {
+            ids,
+            paths: &first_paths,
+            path_texts: &history.paths,
+            claimed: history.blobs.iter().map(|_| AtomicBool::new(false)).collect(),
+        };
+        let opts = Options::default();
+        let counters = Counters::default();
+        let scanned = scan(
+            repo.objects_dir(),
+            local.object_hash(),
+            &Engine::new(&opts),
+            &wanted,
+            2,
+            &counters,
+        );
+
+        assert_eq!(history.blobs.len(), 12);
+        assert!(wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed)), "all read from the pack");
+        assert_eq!(scanned.out.files_scanned, 12);
+        assert!(scanned.out.errors.is_empty(), "{:?}", scanned.out.errors);
+        assert_eq!(scanned.flagged.len(), 7, "versions 5 to 11 hold the key");
+        assert!(scanned.flagged.iter().all(|(_, _, findings)| findings.len() == 1));
+    }
+}
