@@ -29,7 +29,8 @@ enum Reply {
     Redirect(&'static str),
     /// Never answers; holds the connection until the client gives up.
     Hang,
-    /// Holds the answer until `n` requests are in flight at once (or 3 s pass), then 200.
+    /// Holds the answer until `n` requests are in flight at once (or `BARRIER_WAIT`
+    /// passes), then 200.
     Barrier(usize),
 }
 
@@ -111,34 +112,51 @@ fn serve(mut conn: TcpStream, state: &StubState) {
     state.peak.fetch_max(now, Ordering::SeqCst);
     state.first_arrival.lock().unwrap().get_or_insert_with(Instant::now);
     let reply = state.replies.get(&key).cloned().unwrap_or(Reply::Status(401, not_authenticated()));
-    respond(&mut conn, state, reply, earlier);
+    let response = respond(&mut conn, state, reply, earlier);
+    // Out of flight before the answer is sent: the client may open its next request as
+    // soon as it reads this one, and the two must never count as in flight together.
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if let Some((status, extra, body)) = response {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        write_response(&mut conn, status, &extra, &body);
+    }
 }
 
-fn respond(conn: &mut TcpStream, state: &StubState, reply: Reply, earlier: usize) {
+/// How long a `Barrier` holds its answers at most: far beyond what a loaded machine needs
+/// to open four requests, and below the client timeout of the test that uses it, so a
+/// client that never opens four together fails on the peak it reached, not on timeouts.
+const BARRIER_WAIT: Duration = Duration::from_secs(20);
+
+/// The answer to send (status, extra headers, body), or `None` for a hang.
+fn respond(
+    conn: &mut TcpStream,
+    state: &StubState,
+    reply: Reply,
+    earlier: usize,
+) -> Option<(u16, Vec<String>, String)> {
     match reply {
-        Reply::Account(public, name) => write_response(conn, 200, &[], &account(public, name)),
-        Reply::Status(status, body) => write_response(conn, status, &[], &body),
+        Reply::Account(public, name) => Some((200, vec![], account(public, name))),
+        Reply::Status(status, body) => Some((status, vec![], body)),
         Reply::RateLimited { times, retry_after, then } => {
             if earlier < times {
-                let header = format!("Retry-After: {retry_after}");
-                write_response(conn, 429, &[&header], &throttled());
+                Some((429, vec![format!("Retry-After: {retry_after}")], throttled()))
             } else {
-                respond(conn, state, *then, earlier);
+                respond(conn, state, *then, earlier)
             }
         }
-        Reply::Redirect(path) => write_response(conn, 302, &[&format!("Location: {path}")], ""),
+        Reply::Redirect(path) => Some((302, vec![format!("Location: {path}")], String::new())),
         Reply::Hang => {
             // Wait for the client to hang up (its timeout), bounded by the read timeout.
             let mut sink = [0u8; 256];
             while matches!(conn.read(&mut sink), Ok(n) if n > 0) {}
+            None
         }
         Reply::Barrier(n) => {
-            let deadline = state.first_arrival.lock().unwrap().unwrap() + Duration::from_secs(3);
+            let deadline = state.first_arrival.lock().unwrap().unwrap() + BARRIER_WAIT;
             while state.peak.load(Ordering::SeqCst) < n && Instant::now() < deadline {
                 thread::sleep(Duration::from_millis(5));
             }
-            write_response(conn, 200, &[], &account("BaR123", "Barrier"));
+            Some((200, vec![], account("BaR123", "Barrier")))
         }
     }
 }
@@ -523,7 +541,10 @@ fn many_keys_are_checked_concurrently_each_once() {
         .collect();
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     let tree = Tree::new(&refs);
-    let run = verify(&tree, &stub, &["scan", "--format", "json"]);
+    // A client timeout above the barrier's longest hold: on a loaded machine the first
+    // answers may wait for the fourth request for seconds, and must not time out meanwhile.
+    let args = ["scan", "--format", "json", "--verify", "--klaviyo-api-base", &stub.base];
+    let run = tree.pkscan(&[&args[..], &["--verify-timeout", "30"]].concat());
     run.expect_code(1);
     let report = run.json();
     assert_eq!(report.findings.len(), 12);
