@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use gix::objs::Find;
 use gix::ObjectId;
 
-use super::attribute::is_ancestor;
+use super::attribute::{bare_info, is_ancestor};
 use super::walk::{Commit, History};
 use crate::finding::{CommitInfo, Exposure, Finding, Secret};
 use crate::rules::KeyRule;
@@ -190,13 +190,7 @@ fn info(repo: &gix::Repository, history: &History, commit: u32, out: &mut Collec
     let id = history.commits[commit as usize].id;
     super::commit_info(repo, id).unwrap_or_else(|err| {
         out.error(format!("commit {id}"), format!("{err:#}"));
-        CommitInfo {
-            id: id.to_string(),
-            author_name: String::new(),
-            author_email: String::new(),
-            date: String::new(),
-            summary: String::new(),
-        }
+        bare_info(id)
     })
 }
 
