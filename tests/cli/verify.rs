@@ -792,3 +792,48 @@ fn the_html_report_counts_keys_by_status_and_names_the_public_key() {
     assert!(page.contains("Keys checked with Klaviyo at 20"), "{page}");
     assert_eq!(page.matches("<article class=\"card ").count(), 10);
 }
+
+/// `pkscan repos --verify`: a key in two repositories is sent once, and a key the
+/// baseline holds is never sent, as in every other command.
+#[test]
+fn repos_sends_each_key_once_and_no_baselined_key() {
+    use crate::git::{code, git_in};
+    let (old, shared) = (key(620), key(621));
+    let stub = Stub::start(&[
+        (&old, Reply::Account("OlD123", "Old")),
+        (&shared, Reply::Account("ShR123", "Shop")),
+    ]);
+    let tree = Tree::new(&[]);
+    for name in ["web", "ops"] {
+        let dir = tree.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        git_in(&dir, &["init", "-q", "-b", "main"], 0);
+        std::fs::write(dir.join("old.py"), code(&old)).unwrap();
+        git_in(&dir, &["add", "-A"], 1);
+        git_in(&dir, &["commit", "-q", "-m", "old"], 1);
+    }
+    let baseline = ["repos", "web", "ops", "--format", "json", "--output", "base.json"];
+    Run::new(pkscan_in(tree.path(), &baseline)).expect_code(1);
+    for name in ["web", "ops"] {
+        let dir = tree.path().join(name);
+        std::fs::write(dir.join("new.py"), code(&shared)).unwrap();
+        git_in(&dir, &["add", "-A"], 2);
+        git_in(&dir, &["commit", "-q", "-m", "new"], 2);
+    }
+    let args = ["repos", "web", "ops", "--baseline", "base.json", "--format", "json"];
+    let verify = ["--verify", "--klaviyo-api-base", &stub.base, "--verify-timeout", "10"];
+    let run = Run::new(pkscan_in(tree.path(), &[&args[..], &verify[..]].concat()));
+    run.expect_code(1);
+    let seen: Vec<String> = stub.log().iter().map(Request::key).collect();
+    assert_eq!(seen, vec![shared.clone()], "the shared key once, the baselined one never");
+    let report = run.json();
+    assert_eq!(report.findings.len(), 2);
+    for f in &report.findings {
+        assert_eq!(verification(f).1.as_deref(), Some("ShR123"), "{f:?}");
+    }
+    assert_eq!(report.keys.len(), 1);
+    let k = &report.keys[0];
+    assert_eq!(k.verification.as_ref().map(|v| v["status"].clone()), Some(Value::from("live")));
+    assert_eq!(k.public_api_key.as_ref().map(|p| p.id.as_str()), Some("ShR123"));
+    assert_eq!(k.repositories, Some(vec!["ops".to_string(), "web".to_string()]));
+}
