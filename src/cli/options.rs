@@ -49,6 +49,7 @@ impl GitArgs {
         apply_common(&mut opts, &args.common);
         apply_selection(&mut opts, &args.exclude, args.max_file_size.as_deref())?;
         opts.decode = !args.decode.no_decode;
+        opts.limits = limits_of(&args.decode)?;
         Ok(opts)
     }
 
@@ -73,6 +74,7 @@ impl UrlArgs {
         apply_files(&mut opts, &args.common)?;
         apply_common(&mut opts, &args.common);
         opts.decode = !args.decode.no_decode;
+        opts.limits = limits_of(&args.decode)?;
         Ok(opts)
     }
 
