@@ -286,7 +286,7 @@ pub struct MergeArgs {
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
 
-    /// Output format: text, json, sarif or github.
+    /// Output format: text, json, sarif, github or html.
     #[arg(long, value_enum, default_value_t = FormatArg::Text, help_heading = "Output")]
     pub format: FormatArg,
 

@@ -96,7 +96,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             let mut repos = args.repos_options()?;
             repos.progress = io::stderr().is_terminal();
             let scan = pkscan::scan_repos(&opts, &repos)?;
-            let subject = format!("the git histories of {} repositories", scan.selected);
+            let subject = repos_subject(scan.selected, repos.shard.map(|s| (s.index, s.count)));
             let status = emit(&opts, &scan.report, subject)?;
             if scan.selected == 0 || scan.scanned > 0 {
                 return Ok(status);
@@ -118,8 +118,9 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                 .iter()
                 .map(|path| pkscan::load_report(path))
                 .collect::<Result<Vec<_>>>()?;
-            let subject = format!("{} merged reports", reports.len());
-            emit(&opts, &pkscan::merge_reports(reports), subject)
+            let n = reports.len();
+            let report = pkscan::merge_reports(reports);
+            emit(&opts, &report, merge_subject(n, &report))
         }
         Command::Rules(args) => list_rules(&args),
         Command::Init(args) => init(&args),
@@ -136,6 +137,30 @@ fn git_subject(git: &pkscan::GitOptions) -> String {
         (_, Some(range)) => format!("the git history of {repo}, commits {range}"),
         (Some(branch), None) => format!("the git history of {repo}, from {branch}"),
         (None, None) => format!("the git history of {repo}, every ref"),
+    }
+}
+
+/// What `pkscan repos` looked at: how many repositories, and which shard of the listing.
+fn repos_subject(selected: usize, shard: Option<(u64, u64)>) -> String {
+    let what = if selected == 1 { "repository" } else { "repositories" };
+    match shard {
+        Some((k, n)) => format!("the git histories of {selected} {what}, shard {k}/{n}"),
+        None => format!("the git histories of {selected} {what}"),
+    }
+}
+
+/// What a merged report covers: how many shard reports, and how many repositories hold
+/// its findings (the clean ones leave no trace in a report).
+fn merge_subject(reports: usize, report: &pkscan::Report) -> String {
+    let mut repositories: Vec<&str> =
+        report.findings.iter().filter_map(|f| f.repository.as_deref()).collect();
+    repositories.sort_unstable();
+    repositories.dedup();
+    let merged = format!("{reports} merged {}", if reports == 1 { "report" } else { "reports" });
+    match repositories.len() {
+        0 => merged,
+        1 => format!("{merged}, findings in 1 repository"),
+        n => format!("{merged}, findings in {n} repositories"),
     }
 }
 

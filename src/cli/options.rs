@@ -22,11 +22,7 @@ impl ScanArgs {
         opts.gitignore |= args.walk.gitignore;
         opts.follow |= args.walk.follow;
         opts.mmap &= !args.walk.no_mmap;
-        opts.exclude.extend(args.walk.exclude.iter().cloned());
-        if let Some(size) = &args.walk.max_file_size {
-            opts.max_file_size =
-                Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
-        }
+        apply_selection(&mut opts, &args.walk.exclude, args.walk.max_file_size.as_deref())?;
         opts.decode = !args.decode.no_decode;
         opts.limits = limits_of(&args.decode)?;
         Ok(opts)
@@ -51,12 +47,9 @@ impl GitArgs {
         let mut opts = Options { paths: vec![args.repo.clone()], ..Options::default() };
         apply_files(&mut opts, &args.common)?;
         apply_common(&mut opts, &args.common);
-        opts.exclude.extend(args.exclude.iter().cloned());
-        if let Some(size) = &args.max_file_size {
-            opts.max_file_size =
-                Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
-        }
+        apply_selection(&mut opts, &args.exclude, args.max_file_size.as_deref())?;
         opts.decode = !args.decode.no_decode;
+        opts.limits = limits_of(&args.decode)?;
         Ok(opts)
     }
 
@@ -81,6 +74,7 @@ impl UrlArgs {
         apply_files(&mut opts, &args.common)?;
         apply_common(&mut opts, &args.common);
         opts.decode = !args.decode.no_decode;
+        opts.limits = limits_of(&args.decode)?;
         Ok(opts)
     }
 
@@ -103,11 +97,7 @@ impl ReposArgs {
             opts.baseline = Some(Baseline::load(path)?);
         }
         apply_common(&mut opts, &args.common);
-        opts.exclude.extend(args.exclude.iter().cloned());
-        if let Some(size) = &args.max_file_size {
-            opts.max_file_size =
-                Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
-        }
+        apply_selection(&mut opts, &args.exclude, args.max_file_size.as_deref())?;
         opts.decode = !args.decode.no_decode;
         opts.limits = limits_of(&args.decode)?;
         Ok(opts)
@@ -277,6 +267,20 @@ fn parse_duration(text: &str) -> Result<std::time::Duration> {
 }
 
 /// The decoding limits: the defaults, with what the command line overrides.
+/// `--exclude` (added to the config's) and `--max-file-size` (over the config's).
+fn apply_selection(
+    opts: &mut Options,
+    exclude: &[String],
+    max_file_size: Option<&str>,
+) -> Result<()> {
+    opts.exclude.extend(exclude.iter().cloned());
+    if let Some(size) = max_file_size {
+        opts.max_file_size =
+            Some(parse_size(size).with_context(|| format!("--max-file-size {size:?}"))?);
+    }
+    Ok(())
+}
+
 fn limits_of(args: &DecodeArgs) -> Result<Limits> {
     let mut limits = Limits::default();
     let size = |flag: &str, text: &String| {

@@ -476,36 +476,27 @@ mod tests {
     fn the_pass_reports_every_mention_of_klaviyo() {
         for mention in crate::detect::classify::MENTIONS {
             let text = format!("x {mention} y");
-            let mut found = Vec::new();
-            let limits = Limits::default();
-            let (mut out, mut stops) = (Vec::new(), Vec::new());
-            find(
-                text.as_bytes(),
-                0,
-                text.len(),
-                &limits,
-                &|_, _, _| false,
-                &mut out,
-                &mut stops,
-                &mut found,
-            );
+            let (_, _, found) = pass(&text, 0, text.len(), &Limits::default());
             assert_eq!(found, vec![2], "{mention}");
         }
     }
 
+    /// One pass over `text[from..until]` where nothing is served: its candidates, limit
+    /// stops and mentions of Klaviyo.
+    fn pass(
+        text: &str,
+        from: usize,
+        until: usize,
+        limits: &Limits,
+    ) -> (Vec<Candidate>, Vec<String>, Vec<usize>) {
+        let (mut out, mut stops, mut mentions) = (Vec::new(), Vec::new(), Vec::new());
+        let bytes = text.as_bytes();
+        find(bytes, from, until, limits, &|_, _, _| false, &mut out, &mut stops, &mut mentions);
+        (out, stops, mentions)
+    }
+
     fn find_in(text: &str) -> Vec<Candidate> {
-        let mut out = Vec::new();
-        find(
-            text.as_bytes(),
-            0,
-            text.len(),
-            &Limits::default(),
-            &|_, _, _| false,
-            &mut out,
-            &mut Vec::new(),
-            &mut Vec::new(),
-        );
-        out
+        pass(text, 0, text.len(), &Limits::default()).0
     }
 
     #[test]
@@ -586,31 +577,11 @@ mod tests {
             (dense, "limit hit: more than 16 MiB decompressed"),
             (Limits::default(), "compression ratio over 100:1"),
         ] {
-            let (mut out, mut stops) = (Vec::new(), Vec::new());
-            find(
-                text.as_bytes(),
-                0,
-                text.len(),
-                &limits,
-                &|_, _, _| false,
-                &mut out,
-                &mut stops,
-                &mut Vec::new(),
-            );
+            let (out, stops, _) = pass(&text, 0, text.len(), &limits);
             assert_eq!(out.len(), 1, "the key before the cut is found");
             assert_eq!(stops.len(), 1, "{stops:?}");
             assert!(stops[0].contains(expect), "{stops:?}");
-            let (mut out, mut stops) = (Vec::new(), Vec::new());
-            find(
-                text.as_bytes(),
-                10,
-                text.len(),
-                &limits,
-                &|_, _, _| false,
-                &mut out,
-                &mut stops,
-                &mut Vec::new(),
-            );
+            let (_, stops, _) = pass(&text, 10, text.len(), &limits);
             assert!(stops.is_empty(), "reported by the window the run starts in only");
         }
     }
@@ -654,39 +625,9 @@ mod tests {
         let data = encode(format!("token={KEY}&event=x").as_bytes(), false, false);
         let text = format!("data={data}");
         let start = find_in(&text)[0].start;
-        let mut out = Vec::new();
         let limits = Limits::default();
-        find(
-            text.as_bytes(),
-            0,
-            start,
-            &limits,
-            &|_, _, _| false,
-            &mut out,
-            &mut vec![],
-            &mut vec![],
-        );
-        find(
-            text.as_bytes(),
-            start + 1,
-            text.len(),
-            &limits,
-            &|_, _, _| false,
-            &mut out,
-            &mut Vec::new(),
-            &mut Vec::new(),
-        );
-        assert!(out.is_empty());
-        find(
-            text.as_bytes(),
-            start,
-            start + 1,
-            &limits,
-            &|_, _, _| false,
-            &mut out,
-            &mut Vec::new(),
-            &mut Vec::new(),
-        );
-        assert_eq!(out.len(), 1);
+        assert!(pass(&text, 0, start, &limits).0.is_empty());
+        assert!(pass(&text, start + 1, text.len(), &limits).0.is_empty());
+        assert_eq!(pass(&text, start, start + 1, &limits).0.len(), 1);
     }
 }

@@ -36,6 +36,28 @@ pub struct Candidate {
     pub key: Option<String>,
 }
 
+/// `text` with every key-shaped token replaced by its redacted form (`pk_3f9a…4b`), for
+/// outputs that quote scanned text; borrowed when it holds none.
+pub(crate) fn redact_keys(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut spans = Vec::new();
+    if text.contains("pk_") {
+        for_each_key(text.as_bytes(), 0, text.len(), |s, e| spans.push((s, e)));
+    }
+    if spans.is_empty() {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        // A key is ASCII, so its ends are character boundaries.
+        out.push_str(&text[at..start]);
+        out.push_str(&crate::finding::Secret::new(&text[start..end]).redacted());
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out.into()
+}
+
 /// Calls `found(start, end)` for every key-shaped token starting in `buf[from..until]`.
 /// Tokens may extend past `until` (the caller keeps enough bytes after it).
 pub(crate) fn for_each_key(

@@ -52,6 +52,25 @@ pub fn combine(reports: Vec<Report>) -> Report {
     out
 }
 
+/// Brings `report.keys` in line with findings that changed after the keys were made
+/// (`--verify` over a combined report): each key's verification from its findings, and
+/// what depends on it; a key whose findings are all gone (`--verify-only-live`) leaves.
+pub(crate) fn refresh_keys(report: &mut Report) {
+    let keys = std::mem::take(&mut report.keys);
+    report.keys = keys
+        .into_iter()
+        .filter_map(|mut key| {
+            key.verification = report
+                .findings
+                .iter()
+                .filter(|f| f.secret == key.secret)
+                .find_map(|f| f.verification.clone());
+            finish_key(key, report)
+        })
+        .collect();
+    report.keys.sort_by_cached_key(|k| (std::cmp::Reverse(k.severity), k.secret.sha256_hex()));
+}
+
 /// Repository first, then path, line, column and rule id; the key's hash and the commit
 /// break ties, as they are known in a report read back too.
 fn sort_findings(findings: &mut [Finding]) {

@@ -91,6 +91,12 @@ pub fn scan_repos(opts: &Options, repos: &ReposOptions) -> Result<ReposScan> {
         .map(|(result, repo)| result.unwrap_or_else(|message| failed(&repo.name, message)))
         .collect();
     let mut report = crate::report::merge::combine(reports);
+    // Once for the whole run, after each repository's baseline: a key in ten repositories
+    // is one request, and a baselined key none.
+    if let Some(verify) = &opts.verify {
+        crate::verify::apply(verify, &mut report);
+        crate::report::merge::refresh_keys(&mut report);
+    }
     report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(ReposScan { report, selected: listed.len(), scanned })
 }
@@ -161,7 +167,9 @@ fn scan_one(opts: &Options, repos: &ReposOptions, repo: &Repository) -> Result<R
             dest
         }
     };
-    let unbaselined = Options { baseline: None, ..opts.clone() };
+    // The baseline applies below, once fingerprints include the repository; `--verify`
+    // after that, over the combined report (`scan_repos`).
+    let unbaselined = Options { baseline: None, verify: None, ..opts.clone() };
     let git = crate::GitOptions { repo: dir, ..crate::GitOptions::default() };
     let mut report = crate::scan_git(&unbaselined, &git)?;
     for finding in &mut report.findings {

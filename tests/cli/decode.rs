@@ -539,6 +539,21 @@ fn size_and_member_limits_have_flags() {
     let run = tree.pkscan(&["scan", "--max-member-size", "lots"]);
     run.expect_code(2);
     assert!(run.stderr().contains("--max-member-size"), "{}", run.stderr());
+
+    // The same flags bound `pkscan git`, as its --help says.
+    tree.git(&["init", "-q", "-b", "main"]);
+    tree.git(&["add", "big.gz", "many.zip"]);
+    tree.git(&["commit", "-q", "-m", "artefacts"]);
+    let limited = ["git", "--format", "json", "--max-member-size", "4KiB", "--max-members", "3"];
+    let report = tree.pkscan(&limited).expect_code(1).json();
+    let messages: Vec<String> = errors(&report).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(
+        messages,
+        [
+            "limit hit: more than 4 KiB decompressed (--max-member-size); the rest was not scanned",
+            "limit hit: more than 3 members (--max-members); the rest were not scanned"
+        ]
+    );
 }
 
 #[test]

@@ -152,10 +152,10 @@ pub(crate) fn assert_self_contained(page: &str) {
 }
 
 /// The elements the page is made of.
-const ELEMENTS: [&str; 33] = [
+const ELEMENTS: [&str; 34] = [
     "html", "head", "meta", "title", "style", "body", "header", "main", "section", "footer",
-    "article", "h1", "h2", "h3", "p", "div", "span", "a", "code", "time", "q", "b", "small", "br",
-    "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
+    "article", "h1", "h2", "h3", "p", "div", "span", "a", "code", "time", "q", "b", "i", "small",
+    "br", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
 ];
 
 fn assert_no_full_key(page: &str, seeds: &[u64]) {
@@ -328,6 +328,92 @@ fn a_scan_report_says_what_was_scanned_with_custom_rules_and_errors() {
     }
     assert!(!page.contains("acme_live_0123456789abcdef0123456789abcdef"));
     assert!(!page.contains("id=\"timeline\""), "no history, no axis");
+}
+
+#[test]
+fn a_bundle_place_shows_where_its_source_map_says_the_key_was_written() {
+    let root = crate::project_root();
+    let page = html(root, &["scan", "fixtures/js"]);
+    assert_self_contained(&page);
+    for expected in [
+        "<td class=\"path\">fixtures/js/next-shop/.next/static/chunks/pages/_app-7d2f50b419c19413.js\
+         <br><small class=\"original\">webpack://_N_E/./components/KlaviyoScript.tsx:4:28 <i>via \
+         source map</i></small></td><td class=\"num\">1</td><td class=\"num\">396</td>",
+        "<td class=\"path\">fixtures/js/vite-shop/dist/assets/index-BfM_ion2.js<br><small \
+         class=\"original\">../../src/profile.js:2:25 <i>via source map</i></small></td>",
+        // A file with no map to read says nothing of one.
+        "<td class=\"path\">fixtures/js/vite-shop/src/profile.js</td>",
+    ] {
+        assert!(page.contains(expected), "{expected}\n--- in\n{page}");
+    }
+    assert_eq!(count(&page, "<i>via source map</i>"), 8, "the findings that have an original");
+    let one = html(root, &["scan", "fixtures/js", "--threads", "1"]);
+    assert_eq!(one, html(root, &["scan", "fixtures/js", "--threads", "4"]));
+    assert_eq!(one, page);
+
+    // The source's name comes from the map, so it is scanned data: escaped.
+    let k = key(709);
+    let map = format!(
+        r#"{{"version":3,"sources":["webpack://app/./src/<img src=x onerror=alert(5)>&.ts"],"sourcesContent":["// x\nconst k = \"{k}\";\n"],"names":[],"mappings":";AACA,OAAW"}}"#
+    );
+    let bundle = format!("/* built */\nvar k=\"{k}\";\n//# sourceMappingURL=app.js.map\n");
+    let tree = Tree::new(&[("dist/app.js", &bundle), ("dist/app.js.map", &map)]);
+    let page = html(tree.path(), &["scan", "dist/app.js"]);
+    assert_self_contained(&page);
+    assert_no_full_key(&page, &[709]);
+    let escaped = "<td class=\"path\">dist/app.js<br><small class=\"original\">webpack://app/./src/\
+                   &lt;img src=x onerror=alert(5)&gt;&amp;.ts:2:12 <i>via source map</i></small></td>";
+    assert!(page.contains(escaped), "{page}");
+}
+
+#[test]
+fn repos_and_merge_reports_name_the_repository_of_each_place() {
+    use crate::git::{code, git_in};
+    let tree = Tree::new(&[]);
+    for (i, name) in ["web", "<b>ops"].iter().enumerate() {
+        let dir = tree.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        git_in(&dir, &["init", "-q", "-b", "main"], 0);
+        std::fs::write(dir.join("settings.py"), code(&key(710))).unwrap();
+        if i == 1 {
+            std::fs::write(dir.join("deploy.py"), code(&key(711))).unwrap();
+        }
+        git_in(&dir, &["add", "-A"], 1);
+        git_in(&dir, &["commit", "-q", "-m", "settings"], 1);
+    }
+    let repos = ["repos", "web", "<b>ops", "--format", "json", "--output", "shard.json"];
+    Run::new(crate::pkscan_in(tree.path(), &repos)).expect_code(1);
+    let merged = html(tree.path(), &["merge", "shard.json"]);
+    let direct = html(tree.path(), &["repos", "web", "<b>ops"]);
+    for (page, subject) in [
+        (&merged, "1 merged report, findings in 2 repositories"),
+        (&direct, "the git histories of 2 repositories"),
+    ] {
+        assert_self_contained(page);
+        assert_no_full_key(page, &[710, 711]);
+        assert_eq!(count(page, "<article class=\"card "), 2, "{page}");
+        for expected in [
+            format!("<p class=\"subject\">{subject}</p>"),
+            "<thead><tr><th>Repository</th><th>Path</th>".to_string(),
+            "<p class=\"repos\">In 2 repositories: <code>&lt;b&gt;ops</code> <code>web</code></p>"
+                .to_string(),
+            "<p class=\"repos\">In 1 repository: <code>&lt;b&gt;ops</code></p>".to_string(),
+            "<tr><td class=\"repo\">&lt;b&gt;ops</td><td class=\"path\">settings.py</td>"
+                .to_string(),
+            "<tr><td class=\"repo\">web</td><td class=\"path\">settings.py</td>".to_string(),
+            "<tr><td class=\"repo\">&lt;b&gt;ops</td><td class=\"path\">deploy.py</td>".to_string(),
+        ] {
+            assert!(page.contains(&expected), "{expected}\n--- in\n{page}");
+        }
+    }
+    let one = html(tree.path(), &["repos", "web", "<b>ops", "--threads", "1", "--jobs", "1"]);
+    assert_eq!(
+        one,
+        html(tree.path(), &["repos", "web", "<b>ops", "--threads", "4", "--jobs", "2"])
+    );
+    // A report with no repository has no such column.
+    let page = html(&tree.path().join("web"), &["git"]);
+    assert!(!page.contains("<th>Repository</th>") && !page.contains("class=\"repos\""));
 }
 
 #[test]

@@ -354,3 +354,37 @@ fn an_unborn_head_holds_nothing() {
     assert_eq!((introduced(e), removed(e), e.in_head), (Some(&*added), None, Some(false)));
     assert_eq!(refs(e), ["refs/heads/other"]);
 }
+
+#[test]
+fn a_key_at_a_path_that_is_not_utf8_is_placed_in_head_and_its_removal() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let (k, deeper) = (key(615), key(616));
+    let name = std::ffi::OsStr::from_bytes(b"c\xffd.env");
+    std::fs::write(repo.path().join(name), format!("K={k}\n")).unwrap();
+    let folder = repo.path().join(std::ffi::OsStr::from_bytes(b"conf\xfe"));
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join(name), format!("K={deeper}\n")).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "Add settings"]);
+    let added = repo.head();
+
+    let report = git_report(&repo);
+    let places: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(places, ["c\\xffd.env", "conf\\xfe/c\\xffd.env"]);
+    for k in [&k, &deeper] {
+        let e = entry(&report, k);
+        assert_eq!((introduced(e), removed(e), e.in_head), (Some(&*added), None, Some(true)));
+        assert_eq!(refs(e), ["refs/heads/main"]);
+    }
+
+    std::fs::remove_file(repo.path().join(name)).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "Remove the root one"]);
+    let gone = repo.head();
+    let report = git_report(&repo);
+    let e = entry(&report, &k);
+    assert_eq!((introduced(e), removed(e), e.in_head), (Some(&*added), Some(&*gone), Some(false)));
+    assert_eq!(refs(e), Vec::<&str>::new());
+    assert_eq!(entry(&report, &deeper).in_head, Some(true));
+}

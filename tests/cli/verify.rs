@@ -29,7 +29,8 @@ enum Reply {
     Redirect(&'static str),
     /// Never answers; holds the connection until the client gives up.
     Hang,
-    /// Holds the answer until `n` requests are in flight at once (or 3 s pass), then 200.
+    /// Holds the answer until `n` requests are in flight at once (or `BARRIER_WAIT`
+    /// passes), then 200.
     Barrier(usize),
 }
 
@@ -111,34 +112,51 @@ fn serve(mut conn: TcpStream, state: &StubState) {
     state.peak.fetch_max(now, Ordering::SeqCst);
     state.first_arrival.lock().unwrap().get_or_insert_with(Instant::now);
     let reply = state.replies.get(&key).cloned().unwrap_or(Reply::Status(401, not_authenticated()));
-    respond(&mut conn, state, reply, earlier);
+    let response = respond(&mut conn, state, reply, earlier);
+    // Out of flight before the answer is sent: the client may open its next request as
+    // soon as it reads this one, and the two must never count as in flight together.
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if let Some((status, extra, body)) = response {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        write_response(&mut conn, status, &extra, &body);
+    }
 }
 
-fn respond(conn: &mut TcpStream, state: &StubState, reply: Reply, earlier: usize) {
+/// How long a `Barrier` holds its answers at most: far beyond what a loaded machine needs
+/// to open four requests, and below the client timeout of the test that uses it, so a
+/// client that never opens four together fails on the peak it reached, not on timeouts.
+const BARRIER_WAIT: Duration = Duration::from_secs(20);
+
+/// The answer to send (status, extra headers, body), or `None` for a hang.
+fn respond(
+    conn: &mut TcpStream,
+    state: &StubState,
+    reply: Reply,
+    earlier: usize,
+) -> Option<(u16, Vec<String>, String)> {
     match reply {
-        Reply::Account(public, name) => write_response(conn, 200, &[], &account(public, name)),
-        Reply::Status(status, body) => write_response(conn, status, &[], &body),
+        Reply::Account(public, name) => Some((200, vec![], account(public, name))),
+        Reply::Status(status, body) => Some((status, vec![], body)),
         Reply::RateLimited { times, retry_after, then } => {
             if earlier < times {
-                let header = format!("Retry-After: {retry_after}");
-                write_response(conn, 429, &[&header], &throttled());
+                Some((429, vec![format!("Retry-After: {retry_after}")], throttled()))
             } else {
-                respond(conn, state, *then, earlier);
+                respond(conn, state, *then, earlier)
             }
         }
-        Reply::Redirect(path) => write_response(conn, 302, &[&format!("Location: {path}")], ""),
+        Reply::Redirect(path) => Some((302, vec![format!("Location: {path}")], String::new())),
         Reply::Hang => {
             // Wait for the client to hang up (its timeout), bounded by the read timeout.
             let mut sink = [0u8; 256];
             while matches!(conn.read(&mut sink), Ok(n) if n > 0) {}
+            None
         }
         Reply::Barrier(n) => {
-            let deadline = state.first_arrival.lock().unwrap().unwrap() + Duration::from_secs(3);
+            let deadline = state.first_arrival.lock().unwrap().unwrap() + BARRIER_WAIT;
             while state.peak.load(Ordering::SeqCst) < n && Instant::now() < deadline {
                 thread::sleep(Duration::from_millis(5));
             }
-            write_response(conn, 200, &[], &account("BaR123", "Barrier"));
+            Some((200, vec![], account("BaR123", "Barrier")))
         }
     }
 }
@@ -523,7 +541,10 @@ fn many_keys_are_checked_concurrently_each_once() {
         .collect();
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     let tree = Tree::new(&refs);
-    let run = verify(&tree, &stub, &["scan", "--format", "json"]);
+    // A client timeout above the barrier's longest hold: on a loaded machine the first
+    // answers may wait for the fourth request for seconds, and must not time out meanwhile.
+    let args = ["scan", "--format", "json", "--verify", "--klaviyo-api-base", &stub.base];
+    let run = tree.pkscan(&[&args[..], &["--verify-timeout", "30"]].concat());
     run.expect_code(1);
     let report = run.json();
     assert_eq!(report.findings.len(), 12);
@@ -770,4 +791,49 @@ fn the_html_report_counts_keys_by_status_and_names_the_public_key() {
     }
     assert!(page.contains("Keys checked with Klaviyo at 20"), "{page}");
     assert_eq!(page.matches("<article class=\"card ").count(), 10);
+}
+
+/// `pkscan repos --verify`: a key in two repositories is sent once, and a key the
+/// baseline holds is never sent, as in every other command.
+#[test]
+fn repos_sends_each_key_once_and_no_baselined_key() {
+    use crate::git::{code, git_in};
+    let (old, shared) = (key(620), key(621));
+    let stub = Stub::start(&[
+        (&old, Reply::Account("OlD123", "Old")),
+        (&shared, Reply::Account("ShR123", "Shop")),
+    ]);
+    let tree = Tree::new(&[]);
+    for name in ["web", "ops"] {
+        let dir = tree.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        git_in(&dir, &["init", "-q", "-b", "main"], 0);
+        std::fs::write(dir.join("old.py"), code(&old)).unwrap();
+        git_in(&dir, &["add", "-A"], 1);
+        git_in(&dir, &["commit", "-q", "-m", "old"], 1);
+    }
+    let baseline = ["repos", "web", "ops", "--format", "json", "--output", "base.json"];
+    Run::new(pkscan_in(tree.path(), &baseline)).expect_code(1);
+    for name in ["web", "ops"] {
+        let dir = tree.path().join(name);
+        std::fs::write(dir.join("new.py"), code(&shared)).unwrap();
+        git_in(&dir, &["add", "-A"], 2);
+        git_in(&dir, &["commit", "-q", "-m", "new"], 2);
+    }
+    let args = ["repos", "web", "ops", "--baseline", "base.json", "--format", "json"];
+    let verify = ["--verify", "--klaviyo-api-base", &stub.base, "--verify-timeout", "10"];
+    let run = Run::new(pkscan_in(tree.path(), &[&args[..], &verify[..]].concat()));
+    run.expect_code(1);
+    let seen: Vec<String> = stub.log().iter().map(Request::key).collect();
+    assert_eq!(seen, vec![shared.clone()], "the shared key once, the baselined one never");
+    let report = run.json();
+    assert_eq!(report.findings.len(), 2);
+    for f in &report.findings {
+        assert_eq!(verification(f).1.as_deref(), Some("ShR123"), "{f:?}");
+    }
+    assert_eq!(report.keys.len(), 1);
+    let k = &report.keys[0];
+    assert_eq!(k.verification.as_ref().map(|v| v["status"].clone()), Some(Value::from("live")));
+    assert_eq!(k.public_api_key.as_ref().map(|p| p.id.as_str()), Some("ShR123"));
+    assert_eq!(k.repositories, Some(vec!["ops".to_string(), "web".to_string()]));
 }

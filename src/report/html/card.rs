@@ -42,6 +42,7 @@ pub(super) fn write(
     writeln!(out, "</header>")?;
     let rules: Vec<String> = key.rules.iter().map(|r| page.text(r).to_string()).collect();
     writeln!(out, "<p class=\"rules\">{}</p>", rules.join(" · "))?;
+    repositories(page, key, out)?;
     exposure(page, key, out)?;
     verification(page, key, out)?;
     public_key(page, key, out)?;
@@ -136,6 +137,17 @@ fn commit_line(page: &Page<'_>, c: &CommitInfo) -> String {
     )
 }
 
+/// The repositories that hold the key (`repos` and `merge` reports): one rotation for all.
+fn repositories(page: &Page<'_>, key: &Key, out: &mut dyn Write) -> io::Result<()> {
+    if key.repositories.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> =
+        key.repositories.iter().map(|r| format!("<code>{}</code>", page.name(r))).collect();
+    let what = if names.len() == 1 { "repository" } else { "repositories" };
+    writeln!(out, "<p class=\"repos\">In {} {what}: {}</p>", names.len(), names.join(" "))
+}
+
 fn verification(page: &Page<'_>, key: &Key, out: &mut dyn Write) -> io::Result<()> {
     let Some(v) = &key.verification else { return Ok(()) };
     write!(
@@ -189,10 +201,9 @@ fn public_key(page: &Page<'_>, key: &Key, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-/// One row per finding: path, line, column, rule, commit and the line around the key;
+/// One row per finding: repository (`repos` and `merge` reports), path with the source-map
+/// `original` beside it, line, column, rule, commit and the line around the key;
 /// `with_secret` adds the (redacted) secret, for custom rules whose findings have no card.
-// When `repos`/`merge` findings carry `repository` it goes before the path, and a
-// source-map `original` position beside it.
 pub(super) fn places_table(
     page: &Page<'_>,
     findings: &[&Finding],
@@ -200,7 +211,12 @@ pub(super) fn places_table(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let history = findings.iter().any(|f| f.commit.is_some());
-    write!(out, "<table>\n<thead><tr><th>Path</th><th>Line</th><th>Col</th><th>Rule</th>")?;
+    let repos = findings.iter().any(|f| f.repository.is_some());
+    write!(out, "<table>\n<thead><tr>")?;
+    if repos {
+        write!(out, "<th>Repository</th>")?;
+    }
+    write!(out, "<th>Path</th><th>Line</th><th>Col</th><th>Rule</th>")?;
     if with_secret {
         write!(out, "<th>Secret</th>")?;
     }
@@ -209,11 +225,23 @@ pub(super) fn places_table(
     }
     writeln!(out, "<th>Code</th></tr></thead>\n<tbody>")?;
     for f in findings {
+        write!(out, "<tr>")?;
+        if repos {
+            let repository = f.repository.as_deref().unwrap_or_default();
+            write!(out, "<td class=\"repo\">{}</td>", page.name(repository))?;
+        }
+        write!(out, "<td class=\"path\">{}", page.name(&f.path))?;
+        if let Some(original) = &f.original {
+            let place = format!("{}:{}:{}", original.source, original.line, original.column);
+            write!(
+                out,
+                "<br><small class=\"original\">{} <i>via source map</i></small>",
+                page.text(&place)
+            )?;
+        }
         write!(
             out,
-            "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"rule\">{}",
-            page.name(&f.path),
+            "</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"rule\">{}",
             f.line,
             f.column,
             page.text(&f.rule_id)

@@ -8,8 +8,6 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::finding::Secret;
-
 /// `text`, escaped for an HTML text node or a double- or single-quoted attribute value.
 pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
@@ -48,24 +46,10 @@ fn is_bidi_control(c: char) -> bool {
 /// Every key-shaped token in `text` replaced by its redacted form (`pk_3f9a…4b`), unless
 /// `show_secrets`.
 pub(super) fn redact_keys(text: &str, show_secrets: bool) -> std::borrow::Cow<'_, str> {
-    if show_secrets || !text.contains("pk_") {
+    if show_secrets {
         return text.into();
     }
-    let mut spans = Vec::new();
-    crate::detect::for_each_key(text.as_bytes(), 0, text.len(), |s, e| spans.push((s, e)));
-    if spans.is_empty() {
-        return text.into();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (start, end) in spans {
-        // A key is ASCII, so its ends are character boundaries.
-        out.push_str(&text[at..start]);
-        out.push_str(&Secret::new(&text[start..end]).redacted());
-        at = end;
-    }
-    out.push_str(&text[at..]);
-    out.into()
+    crate::detect::redact_keys(text)
 }
 
 /// Scanned text ready for the page: keys redacted (unless shown), then escaped. Its

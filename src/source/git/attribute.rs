@@ -85,7 +85,8 @@ fn yield_of(finding: &Finding) -> Yield {
     (finding.rule_id.clone(), finding.secret.expose().to_string())
 }
 
-fn bare_info(id: ObjectId) -> CommitInfo {
+/// A commit known only by its id (its metadata could not be read).
+pub(super) fn bare_info(id: ObjectId) -> CommitInfo {
     CommitInfo {
         id: id.to_string(),
         author_name: String::new(),

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use gix::objs::Find;
 use gix::ObjectId;
 
-use super::attribute::is_ancestor;
+use super::attribute::{bare_info, is_ancestor};
 use super::walk::{Commit, History};
 use crate::finding::{CommitInfo, Exposure, Finding, Secret};
 use crate::rules::KeyRule;
@@ -190,13 +190,7 @@ fn info(repo: &gix::Repository, history: &History, commit: u32, out: &mut Collec
     let id = history.commits[commit as usize].id;
     super::commit_info(repo, id).unwrap_or_else(|err| {
         out.error(format!("commit {id}"), format!("{err:#}"));
-        CommitInfo {
-            id: id.to_string(),
-            author_name: String::new(),
-            author_email: String::new(),
-            date: String::new(),
-            summary: String::new(),
-        }
+        bare_info(id)
     })
 }
 
@@ -207,10 +201,13 @@ struct Trees<'a> {
     blob_keys: &'a BlobKeys,
     /// Flagged blobs by object id.
     flagged: HashMap<ObjectId, u32>,
-    /// Paths (split into components) where a flagged blob was introduced.
-    key_paths: Vec<(u32, Vec<Vec<u8>>)>,
-    /// Entry of a tree by name: (tree, name) -> (id, is_tree).
-    entries: HashMap<ObjectId, HashMap<Vec<u8>, (ObjectId, bool)>>,
+    /// Paths (split into components) where a flagged blob was introduced, in the display
+    /// form the walk records (`\xNN` for bytes that are not UTF-8).
+    key_paths: Vec<(u32, Vec<String>)>,
+    /// Entries of a tree by display name: (tree, name) -> [(id, is_tree)]. Keyed by the
+    /// display form, not the raw bytes, as that is all the walk keeps of a path; a raw
+    /// name and a literal `\xNN` name look the same, so a name may have two entries.
+    entries: HashMap<ObjectId, HashMap<String, Vec<(ObjectId, bool)>>>,
     held: HashMap<ObjectId, Vec<u32>>,
     buf: Vec<u8>,
     errors: Vec<crate::finding::ScanError>,
@@ -230,8 +227,10 @@ impl<'a> Trees<'a> {
         let key_paths = paths
             .into_iter()
             .map(|p| {
-                let text = history.paths[p as usize].as_bytes();
-                (p, text.split(|b| *b == b'/').map(<[u8]>::to_vec).collect())
+                // Escaping is per byte and `/` is ASCII, so the display form of a path is
+                // its components' display forms joined by `/`.
+                let text = &history.paths[p as usize];
+                (p, text.split('/').map(str::to_string).collect())
             })
             .collect();
         Trees {
@@ -287,15 +286,14 @@ impl<'a> Trees<'a> {
         }
         let mut held = Vec::new();
         for i in 0..self.key_paths.len() {
-            let Some(blob) = self.blob_at(tree, i) else {
-                continue;
-            };
-            let Some(index) = self.flagged.get(&blob) else {
-                continue;
-            };
-            for key in &self.blob_keys[index] {
-                if !held.contains(key) {
-                    held.push(*key);
+            for blob in self.blobs_at(tree, i) {
+                let Some(index) = self.flagged.get(&blob) else {
+                    continue;
+                };
+                for key in &self.blob_keys[index] {
+                    if !held.contains(key) {
+                        held.push(*key);
+                    }
                 }
             }
         }
@@ -303,24 +301,30 @@ impl<'a> Trees<'a> {
         held
     }
 
-    /// The blob at key path number `i` below `tree`, if there is one.
-    fn blob_at(&mut self, tree: ObjectId, i: usize) -> Option<ObjectId> {
+    /// The blobs at key path number `i` below `tree`: none, one, or (when raw and escaped
+    /// names collide in display form) more.
+    fn blobs_at(&mut self, tree: ObjectId, i: usize) -> Vec<ObjectId> {
         let components = self.key_paths[i].1.clone();
-        let mut current = tree;
+        let (mut level, mut blobs) = (vec![tree], Vec::new());
         for (depth, name) in components.iter().enumerate() {
-            let (id, is_tree) = self.entry(current, name)?;
             let last = depth + 1 == components.len();
-            match (last, is_tree) {
-                (true, false) => return Some(id),
-                (false, true) => current = id,
-                _ => return None,
+            let mut next = Vec::new();
+            for current in level {
+                for (id, is_tree) in self.entries_named(current, name) {
+                    match (last, is_tree) {
+                        (true, false) => blobs.push(id),
+                        (false, true) => next.push(id),
+                        _ => {}
+                    }
+                }
             }
+            level = next;
         }
-        None
+        blobs
     }
 
-    /// The entry `name` of `tree`, reading and indexing the tree once.
-    fn entry(&mut self, tree: ObjectId, name: &[u8]) -> Option<(ObjectId, bool)> {
+    /// The entries of `tree` shown as `name`, reading and indexing the tree once.
+    fn entries_named(&mut self, tree: ObjectId, name: &str) -> Vec<(ObjectId, bool)> {
         if !self.entries.contains_key(&tree) {
             let entries = self.read(tree).unwrap_or_else(|message| {
                 self.errors.push(crate::finding::ScanError::new(format!("tree {tree}"), message));
@@ -328,22 +332,22 @@ impl<'a> Trees<'a> {
             });
             self.entries.insert(tree, entries);
         }
-        self.entries[&tree].get(name).copied()
+        self.entries[&tree].get(name).cloned().unwrap_or_default()
     }
 
-    fn read(&mut self, tree: ObjectId) -> Result<HashMap<Vec<u8>, (ObjectId, bool)>, String> {
+    fn read(&mut self, tree: ObjectId) -> Result<HashMap<String, Vec<(ObjectId, bool)>>, String> {
         let data = match self.repo.objects.try_find(&tree, &mut self.buf) {
             Ok(Some(data)) if data.kind == gix::object::Kind::Tree => data,
             Ok(Some(data)) => return Err(format!("expected a tree, found a {}", data.kind)),
             Ok(None) => return Err("the tree object is missing".into()),
             Err(err) => return Err(format!("cannot read the tree object: {err}")),
         };
-        let mut entries = HashMap::new();
+        let mut entries: HashMap<String, Vec<(ObjectId, bool)>> = HashMap::new();
         for entry in gix::objs::TreeRefIter::from_bytes(data.data, self.repo.object_hash()) {
             let entry = entry.map_err(|err| format!("corrupt tree object: {err}"))?;
             if entry.mode.is_tree() || entry.mode.is_blob() {
-                entries
-                    .insert(entry.filename.to_vec(), (entry.oid.to_owned(), entry.mode.is_tree()));
+                let name = super::path_text(entry.filename);
+                entries.entry(name).or_default().push((entry.oid.to_owned(), entry.mode.is_tree()));
             }
         }
         Ok(entries)

@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use url::Url;
 
-use crate::finding::{ScanError, Secret};
+use crate::finding::ScanError;
 use crate::scan::{Blob, Collector, Sink};
 use fetch::{Client, Fetched, Reply};
 use links::{Kind, Reference, Via};
@@ -226,18 +226,7 @@ fn start_urls(given: &[String]) -> Result<Vec<Start>> {
 
 /// The text with every key-shaped token redacted (`pk_3f9a…4b`).
 fn redact_keys(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut spans = Vec::new();
-    crate::detect::for_each_key(bytes, 0, bytes.len(), |s, e| spans.push((s, e)));
-    let mut out = String::new();
-    let mut at = 0;
-    for (start, end) in spans {
-        out.push_str(&text[at..start]);
-        out.push_str(&Secret::new(&text[start..end]).redacted());
-        at = end;
-    }
-    out.push_str(&text[at..]);
-    out
+    crate::detect::redact_keys(text).into_owned()
 }
 
 /// What a fetched URL is to the crawl, which decides what of it is followed.
