@@ -170,7 +170,9 @@ impl<'e> Sink<'e> {
 
     /// A blob already in memory (a staged file).
     pub(crate) fn bytes(&mut self, bytes: &[u8], blob: &Blob) {
+        let before = self.out.findings.len();
         self.engine.scan_in_memory(bytes, blob, &mut self.scratch, &mut self.out);
+        self.engine.place_in_map(bytes, blob, before, &mut self.out);
     }
 
     /// What this worker found.
@@ -318,8 +320,13 @@ impl<'o> Engine<'o> {
         let before = out.findings.len();
         // A compressed file or an archive in history is rare: it pays for its buffers.
         self.scan_in_memory(bytes, blob, &mut Scratch::default(), out);
-        // A source map in history or the index: its keys are placed in its sourcesContent
-        // while its bytes are at hand (a bundle's map may be in another blob: not looked for).
+        self.place_in_map(bytes, blob, before, out);
+    }
+
+    /// A source map in history or the index: the keys found in it since `before` are
+    /// placed in its sourcesContent while its bytes are at hand. (A bundle's map is another
+    /// blob, read afterwards: `source::git::maps`.)
+    fn place_in_map(&self, bytes: &[u8], blob: &Blob, before: usize, out: &mut Collector) {
         let plain = !self.opts.decode || !decode::is_layered(bytes, &blob.display);
         if out.findings.len() > before && plain && blob.display.ends_with(".map") {
             if let Err(why) = crate::original::place_in_map(bytes, &mut out.findings[before..]) {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::decode::limits::Limits;
 use rayon::prelude::*;
@@ -18,6 +18,33 @@ use crate::original::{self, Map};
 /// Extensions of files whose `sourceMappingURL` comment is followed.
 const BUNDLE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "css"];
 
+/// Where the files that findings name are read from: the disk, a commit's tree, the
+/// index. Every read is bounded by the member limit.
+pub(crate) trait Files: Sync {
+    /// The file a finding is in (`commit`: the finding's commit id, if it has one);
+    /// `None` when it cannot be read, which the scan that just read it has reported.
+    fn finding_file(&self, commit: Option<&str>, path: &str) -> Option<Vec<u8>>;
+    /// The source map at `path`, which a bundle names as beside it. `Ok(None)`: not there,
+    /// and that is no error here; `Err(why)`: there but not readable.
+    fn map_file(&self, commit: Option<&str>, path: &str) -> Result<Option<Vec<u8>>, String>;
+}
+
+/// The files of findings made on disk.
+struct Disk<'a> {
+    limits: &'a Limits,
+}
+
+impl Files for Disk<'_> {
+    fn finding_file(&self, _: Option<&str>, path: &str) -> Option<Vec<u8>> {
+        read_bounded(Path::new(path), self.limits).ok()
+    }
+
+    /// A map named beside a bundle on disk is expected there: its absence is an error.
+    fn map_file(&self, _: Option<&str>, path: &str) -> Result<Option<Vec<u8>>, String> {
+        read_bounded(Path::new(path), self.limits).map(Some)
+    }
+}
+
 /// Adds `original` to the findings of files on disk that a source map explains. Files are
 /// read in parallel, each once, whatever its number of findings.
 pub(crate) fn resolve(
@@ -26,26 +53,38 @@ pub(crate) fn resolve(
     limits: &Limits,
     threads: usize,
 ) {
-    let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let on_disk = |f: &Finding| f.commit.is_none() && f.path != "<stdin>";
+    resolve_with(&Disk { limits }, findings, errors, threads, &on_disk);
+}
+
+/// Adds `original` to the `wanted` findings of bundles and maps that `files` reads, in
+/// parallel over `threads`, each (commit, file) read once. A map that cannot be read is
+/// an `errors` entry, given once.
+pub(crate) fn resolve_with(
+    files: &dyn Files,
+    findings: &mut [Finding],
+    errors: &mut Vec<ScanError>,
+    threads: usize,
+    wanted: &(dyn Fn(&Finding) -> bool + Sync),
+) {
+    let mut by_file: BTreeMap<(Option<&str>, &str), Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
-        if f.commit.is_none()
-            && !f.path.contains('!')
-            && f.path != "<stdin>"
-            && kind(&f.path).is_some()
-        {
-            by_path.entry(&f.path).or_default().push(i);
+        // A member of an archive ('!') has no file of its own to read.
+        if wanted(f) && !f.path.contains('!') && kind(&f.path).is_some() {
+            let commit = f.commit.as_ref().map(|c| c.id.as_str());
+            by_file.entry((commit, &f.path)).or_default().push(i);
         }
     }
-    if by_path.is_empty() {
+    if by_file.is_empty() {
         return;
     }
     let place_all = || -> Vec<(Vec<usize>, Placed)> {
-        by_path
+        by_file
             .into_par_iter()
-            .map(|(path, indices)| {
+            .map(|((commit, path), indices)| {
                 let positions: Vec<(u64, u64)> =
                     indices.iter().map(|&i| (findings[i].line, findings[i].column)).collect();
-                let placed = place(path, &positions, limits);
+                let placed = place(files, commit, path, &positions);
                 (indices, placed)
             })
             .collect()
@@ -62,7 +101,11 @@ pub(crate) fn resolve(
                     findings[i].original = original;
                 }
             }
-            Err(error) => errors.push(error),
+            Err(error) => {
+                if !errors.iter().any(|e| e.path == error.path && e.message == error.message) {
+                    errors.push(error);
+                }
+            }
         }
     }
 }
@@ -72,10 +115,8 @@ pub(crate) fn resolve(
 type Placed = Result<Vec<Option<Original>>, ScanError>;
 
 /// The originals of the keys at `positions` (line, column) of the file at `path`.
-fn place(path: &str, positions: &[(u64, u64)], limits: &Limits) -> Placed {
-    let file = Path::new(path);
-    let Ok(bytes) = read_bounded(file, limits) else {
-        // Reported by the scan that just read it, if it failed there.
+fn place(files: &dyn Files, commit: Option<&str>, path: &str, positions: &[(u64, u64)]) -> Placed {
+    let Some(bytes) = files.finding_file(commit, path) else {
         return Ok(Vec::new());
     };
     if kind(path) == Some(Kind::Map) {
@@ -86,7 +127,7 @@ fn place(path: &str, positions: &[(u64, u64)], limits: &Limits) -> Placed {
         };
         return Ok(positions.iter().map(place).collect());
     }
-    match bundle_map(file, &bytes, limits) {
+    match bundle_map(files, commit, path, &bytes) {
         Ok(Some(map)) => Ok(positions
             .iter()
             .map(|&(line, column)| map.original_of(&bytes, line, column))
@@ -112,35 +153,57 @@ fn kind(path: &str) -> Option<Kind> {
 }
 
 /// The map a bundle's `sourceMappingURL` names: inline, or a file beside it. `Ok(None)`
-/// when it names none or one elsewhere (a URL); `Err((path, why))` when it cannot be read.
+/// when it names none, one elsewhere (a URL) or one `files` does not have;
+/// `Err((path, why))` when it cannot be read.
 fn bundle_map(
-    bundle: &Path,
+    files: &dyn Files,
+    commit: Option<&str>,
+    bundle: &str,
     bytes: &[u8],
-    limits: &Limits,
 ) -> Result<Option<Map>, (String, String)> {
     let Some(url) = original::source_mapping_url(bytes) else {
         return Ok(None);
     };
-    let shown = bundle.display().to_string();
     if original::is_data_url(url) {
-        return Map::from_data_url(url).map(Some).map_err(|why| (shown, why));
+        return Map::from_data_url(url).map(Some).map_err(|why| (bundle.to_string(), why));
     }
     let Some(map_path) = beside(bundle, url) else {
         return Ok(None);
     };
-    let shown = crate::paths::display_path(&map_path);
-    let map = read_bounded(&map_path, limits).map_err(|why| (shown.clone(), why))?;
-    Map::parse(&map).map(Some).map_err(|why| (shown, why))
+    match files.map_file(commit, &map_path) {
+        Ok(Some(map)) => Map::parse(&map).map(Some).map_err(|why| (map_path, why)),
+        Ok(None) => Ok(None),
+        Err(why) => Err((map_path, why)),
+    }
 }
 
-/// The file a relative `sourceMappingURL` names, next to the bundle; `None` for a URL
-/// with a scheme or an absolute path, which only `pkscan url` can follow.
-fn beside(bundle: &Path, url: &str) -> Option<PathBuf> {
+/// The file a relative `sourceMappingURL` names, next to the bundle, resolved as a URL is
+/// (`.` and `..` by name; `..` stops at the root); `None` for a URL with a scheme or an
+/// absolute path, which only `pkscan url` can follow.
+fn beside(bundle: &str, url: &str) -> Option<String> {
     let url = url.split(['?', '#']).next().unwrap_or_default();
     if url.is_empty() || url.starts_with('/') || url.contains(':') {
         return None;
     }
-    Some(bundle.parent().unwrap_or(Path::new("")).join(url))
+    let folder = bundle.rsplit_once('/').map_or("", |(folder, _)| folder);
+    // A leading '/' (an absolute bundle path) is kept as an empty first part.
+    let mut parts: Vec<&str> =
+        if folder.is_empty() { Vec::new() } else { folder.split('/').collect() };
+    let root = usize::from(parts.first() == Some(&""));
+    for part in url.split('/') {
+        match part {
+            "." | "" => {}
+            ".." => {
+                if parts.len() > root && parts.last() != Some(&"..") {
+                    parts.pop();
+                } else if root == 0 {
+                    parts.push("..");
+                }
+            }
+            name => parts.push(name),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// The whole file, when it is no larger than the member limit.
@@ -167,4 +230,25 @@ fn read_bounded(path: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
 
 fn describe(err: &std::io::Error) -> String {
     crate::sanitize::describe_io_error(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_map_beside_a_bundle_is_resolved_by_name_as_urls_are() {
+        assert_eq!(beside("dist/app.js", "app.js.map").as_deref(), Some("dist/app.js.map"));
+        assert_eq!(beside("app.js", "./app.js.map?v=2#x").as_deref(), Some("app.js.map"));
+        assert_eq!(
+            beside("a/b/app.js", "../maps/app.js.map").as_deref(),
+            Some("a/maps/app.js.map")
+        );
+        assert_eq!(beside("app.js", "../app.js.map").as_deref(), Some("../app.js.map"));
+        assert_eq!(beside("../x/app.js", "../../m.map").as_deref(), Some("../../m.map"));
+        assert_eq!(beside("/srv/app.js", "../../m.map").as_deref(), Some("/m.map"));
+        assert_eq!(beside("dist/app.js", "https://cdn.example/app.js.map"), None);
+        assert_eq!(beside("dist/app.js", "/app.js.map"), None);
+        assert_eq!(beside("dist/app.js", ""), None);
+    }
 }

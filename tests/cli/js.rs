@@ -315,3 +315,52 @@ fn a_key_in_a_committed_map_is_placed_in_its_sources_content() {
     let errors: Vec<_> = run.json().errors.iter().map(|e| e.path.clone()).collect();
     assert_eq!(errors, vec!["dist/bad.js.map"]);
 }
+
+#[test]
+fn a_committed_bundle_is_placed_through_the_map_beside_it_in_the_same_tree() {
+    let k = key(2007);
+    let tree = Tree::new(&[
+        ("dist/app.js", &bundle(&k, "app.js.map")),
+        ("dist/app.js.map", &map_json(&k)),
+        ("dist/alone.js", &bundle(&k, "alone.js.map")),
+    ]);
+    tree.git(&["init", "-q", "-b", "main"]);
+    tree.git(&["add", "-A"]);
+    tree.git(&["commit", "-q", "-m", "build"]);
+    // A map on disk but never committed is not the bundle's map in history.
+    tree.write("dist/alone.js.map", map_json(&k).as_bytes());
+    let run = tree.pkscan(&["git", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(
+        originals(&run),
+        vec![
+            ("dist/alone.js".into(), 2, 8, None),
+            ("dist/app.js".into(), 2, 8, original(2, 12)),
+            ("dist/app.js.map".into(), 1, 109, original(2, 12)),
+        ]
+    );
+    assert!(run.json().errors.is_empty(), "{:?}", run.json().errors);
+}
+
+#[test]
+fn a_staged_bundle_is_placed_through_the_staged_map() {
+    let k = key(2008);
+    let tree = Tree::new(&[("README.md", "shop\n")]);
+    tree.git(&["init", "-q", "-b", "main"]);
+    tree.git(&["add", "-A"]);
+    tree.git(&["commit", "-q", "-m", "init"]);
+    tree.write("dist/app.js", bundle(&k, "../maps/app.js.map").as_bytes());
+    tree.write("maps/app.js.map", map_json(&k).as_bytes());
+    tree.git(&["add", "-A"]);
+    // The work tree's copy is not what will be committed.
+    tree.write("maps/app.js.map", b"not a map");
+    let run = tree.pkscan(&["git", "--staged", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(
+        originals(&run),
+        vec![
+            ("dist/app.js".into(), 2, 8, original(2, 12)),
+            ("maps/app.js.map".into(), 1, 109, original(2, 12)),
+        ]
+    );
+}

@@ -12,6 +12,7 @@ pub(crate) mod attribute;
 pub(crate) mod blobs;
 pub(crate) mod exposure;
 pub(crate) mod history;
+pub(crate) mod maps;
 pub(crate) mod packs;
 pub(crate) mod staged;
 pub(crate) mod walk;
@@ -45,12 +46,16 @@ pub struct GitOptions {
 pub(crate) fn scan(engine: &Engine<'_>, git: &GitOptions) -> Result<(Collector, Option<bool>)> {
     let repo = open(&git.repo)?;
     let excludes = crate::paths::build_excludes(&engine.opts.exclude)?;
+    let threads = engine.opts.worker_threads();
     if git.staged {
         let mut sink = engine.sink();
         staged::scan(&blobs::handle(&repo), &mut sink, &excludes)?;
-        return Ok((sink.into_collected(), None));
+        let mut out = sink.into_collected();
+        maps::resolve(&repo, true, &mut out, &engine.opts.limits, threads);
+        return Ok((out, None));
     }
-    let (out, partial) = history::scan(&repo, engine, git, &excludes)?;
+    let (mut out, partial) = history::scan(&repo, engine, git, &excludes)?;
+    maps::resolve(&repo, false, &mut out, &engine.opts.limits, threads);
     Ok((out, Some(partial)))
 }
 
