@@ -10,8 +10,8 @@ pub(crate) mod github;
 pub(crate) mod shard;
 pub(crate) mod source;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -129,15 +129,31 @@ fn run_jobs(
 ) -> Vec<Result<Report, String>> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Report, String>>>> = Mutex::new(vec![None; listed.len()]);
+    let jobs = repos.jobs.clamp(1, listed.len().max(1));
+    let running = AtomicUsize::new(jobs);
     std::thread::scope(|scope| {
-        for _ in 0..repos.jobs.clamp(1, listed.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(repo) = listed.get(i) else { break };
-                progress.start(&repo.name);
-                let result = scan_one(opts, repos, repo).map_err(|err| format!("{err:#}"));
-                progress.done();
-                results.lock().expect("no job panics holding the lock")[i] = Some(result);
+        for job in 0..jobs {
+            let (next, results, running) = (&next, &results, &running);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(repo) = listed.get(i) else { break };
+                    progress.start(job, &repo.name);
+                    let result = scan_one(opts, repos, repo, &|phase| progress.phase(job, phase))
+                        .map_err(|err| format!("{err:#}"));
+                    progress.done(job);
+                    results.lock().expect("no job panics holding the lock")[i] = Some(result);
+                }
+                running.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+        if progress.is_on() {
+            // Clones grow on disk while git fetches: the bytes move between job events.
+            scope.spawn(|| {
+                while running.load(Ordering::Relaxed) > 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                    progress.show();
+                }
             });
         }
     });
@@ -148,9 +164,21 @@ fn run_jobs(
         .collect()
 }
 
+/// Where a job is with its repository.
+enum Phase<'a> {
+    /// Cloning (or fetching into) this folder.
+    Cloning(&'a Path),
+    Scanning,
+}
+
 /// One repository's history, as `pkscan git` scans it, with the repository on each
 /// finding and key; the baseline applies once fingerprints include the repository.
-fn scan_one(opts: &Options, repos: &ReposOptions, repo: &Repository) -> Result<Report> {
+fn scan_one(
+    opts: &Options,
+    repos: &ReposOptions,
+    repo: &Repository,
+    phase: &dyn Fn(Phase<'_>),
+) -> Result<Report> {
     let scratch;
     let dir = match &repo.location {
         Location::Local(path) => path.clone(),
@@ -163,6 +191,7 @@ fn scan_one(opts: &Options, repos: &ReposOptions, repo: &Repository) -> Result<R
                 }
             };
             let dest = parent.join(clone::folder_name(&repo.name));
+            phase(Phase::Cloning(&dest));
             clone::mirror(url, credentials.as_ref(), &dest)?;
             dest
         }
@@ -170,6 +199,7 @@ fn scan_one(opts: &Options, repos: &ReposOptions, repo: &Repository) -> Result<R
     // The baseline applies below, once fingerprints include the repository; `--verify`
     // after that, over the combined report (`scan_repos`).
     let unbaselined = Options { baseline: None, verify: None, ..opts.clone() };
+    phase(Phase::Scanning);
     let git = crate::GitOptions { repo: dir, ..crate::GitOptions::default() };
     let mut report = crate::scan_git(&unbaselined, &git)?;
     for finding in &mut report.findings {
@@ -200,9 +230,20 @@ fn failed(name: &str, message: String) -> Report {
     Report { errors: vec![ScanError::new(name, message)], ..Report::default() }
 }
 
-/// Repositories done / total and the ones in flight, on stderr; nothing when off.
+/// Repositories done / total, the bytes cloned so far and what each job is doing, on
+/// stderr; nothing when off.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    jobs: Mutex<Vec<Option<Job>>>,
+    /// Bytes brought in by the clones (and fetches) that have ended.
+    cloned: AtomicU64,
+}
+
+/// The repository a job holds, and the clone it is writing, with the bytes that were
+/// there before (a kept clone that is fetched into).
+struct Job {
+    name: String,
+    cloning: Option<(PathBuf, u64)>,
 }
 
 impl Progress {
@@ -216,27 +257,138 @@ impl Progress {
             bar.set_style(style);
             bar
         });
-        Progress { bar }
+        Progress { bar, jobs: Mutex::new(Vec::new()), cloned: AtomicU64::new(0) }
     }
 
-    fn start(&self, name: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(format!(
-                "cloning and scanning {}",
-                crate::sanitize::escape_control(name)
-            ));
+    fn is_on(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    fn with_job(&self, job: usize, change: impl FnOnce(&mut Option<Job>)) {
+        if self.bar.is_none() {
+            return;
         }
+        {
+            let mut jobs = self.jobs.lock().expect("no job panics holding the lock");
+            if jobs.len() <= job {
+                jobs.resize_with(job + 1, || None);
+            }
+            change(&mut jobs[job]);
+        }
+        self.show();
     }
 
-    fn done(&self) {
+    fn start(&self, job: usize, name: &str) {
+        self.with_job(job, |slot| *slot = Some(Job { name: name.to_string(), cloning: None }));
+    }
+
+    fn phase(&self, job: usize, phase: Phase<'_>) {
+        self.with_job(job, |slot| {
+            let Some(held) = slot else { return };
+            match phase {
+                Phase::Cloning(dir) => held.cloning = Some((dir.to_path_buf(), dir_size(dir))),
+                Phase::Scanning => {
+                    if let Some((dir, before)) = held.cloning.take() {
+                        let added = dir_size(&dir).saturating_sub(before);
+                        self.cloned.fetch_add(added, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+    }
+
+    fn done(&self, job: usize) {
+        self.with_job(job, |slot| *slot = None);
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
+    }
+
+    /// Redraws the message: bytes cloned, then each job's repository and phase.
+    fn show(&self) {
+        let Some(bar) = &self.bar else { return };
+        let jobs = self.jobs.lock().expect("no job panics holding the lock");
+        let mut bytes = self.cloned.load(Ordering::Relaxed);
+        let mut doing = Vec::new();
+        for job in jobs.iter().flatten() {
+            let name = crate::sanitize::escape_control(&job.name);
+            match &job.cloning {
+                Some((dir, before)) => {
+                    bytes += dir_size(dir).saturating_sub(*before);
+                    doing.push(format!("cloning {name}"));
+                }
+                None => doing.push(format!("scanning {name}")),
+            }
+        }
+        bar.set_message(progress_message(bytes, &doing));
     }
 
     fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+fn progress_message(bytes: u64, doing: &[String]) -> String {
+    let cloned = crate::report::text::human_bytes(bytes);
+    if doing.is_empty() {
+        format!("{cloned} cloned")
+    } else {
+        format!("{cloned} cloned · {}", doing.join(", "))
+    }
+}
+
+/// The bytes of the files below `dir` (a clone: a few folders deep); what cannot be read
+/// counts nothing, as it is only shown.
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => stack.push(entry.path()),
+                Ok(meta) => total += meta.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_shows_the_bytes_each_clone_brings_and_what_each_job_does() {
+        let clone = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(clone.path().join("objects/pack")).unwrap();
+        std::fs::write(clone.path().join("HEAD"), [0u8; 100]).unwrap();
+        let bar = indicatif::ProgressBar::hidden();
+        let progress =
+            Progress { bar: Some(bar.clone()), jobs: Mutex::default(), cloned: AtomicU64::new(0) };
+        progress.start(1, "acme/shop");
+        progress.start(0, "acme/\u{1b}blog");
+        assert_eq!(bar.message(), "0 B cloned · scanning acme/\\x1bblog, scanning acme/shop");
+        // A kept clone fetched into: only what the fetch adds counts.
+        progress.phase(1, Phase::Cloning(clone.path()));
+        std::fs::write(clone.path().join("objects/pack/tmp_pack_1"), [0u8; 50]).unwrap();
+        progress.show();
+        assert_eq!(bar.message(), "50 B cloned · scanning acme/\\x1bblog, cloning acme/shop");
+        progress.phase(1, Phase::Scanning);
+        progress.done(0);
+        assert_eq!(bar.message(), "50 B cloned · scanning acme/shop");
+        progress.done(1);
+        assert_eq!((bar.message(), bar.position()), ("50 B cloned".to_string(), 2));
+    }
+
+    #[test]
+    fn no_progress_holds_nothing() {
+        let progress = Progress::new(false, 1);
+        progress.start(0, "acme/shop");
+        progress.done(0);
+        assert!(progress.jobs.lock().unwrap().is_empty());
     }
 }
