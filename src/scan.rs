@@ -391,8 +391,15 @@ impl<'o> Engine<'o> {
                 out.error(blob.display.clone(), stop);
             }
         } else {
-            detect::find_candidates(window.bytes, from, until, served, candidates);
-            detect::classify::find_mentions(window.bytes, from, until, &mut mentions);
+            let bytes = window.bytes;
+            detect::find_candidates_and_mentions(
+                bytes,
+                from,
+                until,
+                served,
+                candidates,
+                &mut mentions,
+            );
         }
         self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
         candidates.sort_by_key(|c| c.start);

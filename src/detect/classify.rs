@@ -134,7 +134,7 @@ const NEAR_MENTION: usize = 512;
 /// ID. A mention in the next or previous window (4 MiB apart) is not seen from this one.
 ///
 /// `mentions`: where `buf` holds one of [`MENTIONS`], as the decoders' prefilter pass or
-/// [`find_mentions`] found them; in any order.
+/// [`crate::detect::find_candidates_and_mentions`] found them; in any order.
 pub(crate) fn for_each_public_key(
     buf: &[u8],
     from: usize,
@@ -165,29 +165,11 @@ pub(crate) fn for_each_public_key(
     }
 }
 
-/// Where `buf[from..until]` (and a few bytes around) mentions Klaviyo, for
-/// [`for_each_public_key`], when no decoding pass found them already.
-pub(crate) fn find_mentions(buf: &[u8], from: usize, until: usize, out: &mut Vec<usize>) {
-    let (lo, hi) = (from.saturating_sub(4), (until + 4).min(buf.len()));
-    if lo >= hi {
-        return;
-    }
-    out.extend(MENTION_FINDER.find_iter(&buf[lo..hi]).map(|m| lo + m.start()));
-}
-
 /// What counts as a mention of Klaviyo: the end of `klaviyo` in any case, and of the names
 /// only Klaviyo's snippets use (`__klKey`, `_learnq`). The decoders' prefilter carries the
 /// same needles. Their first three bytes are rare in code and prose (a SIMD prefilter
 /// keys on them): `onsite/js/` or `_learnq` whole made the pass 1.3 times slower.
 pub(crate) const MENTIONS: [&str; 4] = ["viyo", "VIYO", "klKey", "rnq"];
-
-/// Leftmost-first, so Aho-Corasick can use its SIMD searcher: one pass for all of them.
-static MENTION_FINDER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(MENTIONS)
-        .expect("built-in patterns compile")
-});
 
 /// The longest slot name of [`PUBLIC_SLOT_NAMES`], rounded up.
 const SLOT_NAME_MAX: usize = 16;
@@ -506,8 +488,16 @@ mod tests {
     }
 
     fn public_keys_in(text: &str) -> Vec<&str> {
-        let mut mentions = Vec::new();
-        find_mentions(text.as_bytes(), 0, text.len(), &mut mentions);
+        let (mut keys, mut mentions) = (Vec::new(), Vec::new());
+        let bytes = text.as_bytes();
+        crate::detect::find_candidates_and_mentions(
+            bytes,
+            0,
+            bytes.len(),
+            |_, _, _| false,
+            &mut keys,
+            &mut mentions,
+        );
         let mut ids = Vec::new();
         for_each_public_key(text.as_bytes(), 0, text.len(), &mentions, |s, e| {
             ids.push(&text[s..e])

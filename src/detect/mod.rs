@@ -105,6 +105,47 @@ pub(crate) fn classify(
     (KeyRule::Generic, Vec::new())
 }
 
+/// `pk_` and the mentions of Klaviyo ([`classify::MENTIONS`]), found in one pass when
+/// nothing is decoded: no needle can overlap another, so leftmost-first loses no match.
+static KEY_OR_MENTION: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    let needles = std::iter::once("pk_").chain(classify::MENTIONS);
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(needles)
+        .expect("built-in patterns compile")
+});
+
+/// [`find_candidates`] and the mentions of Klaviyo that
+/// [`classify::for_each_public_key`] needs, in one pass over the bytes, for a scan that
+/// decodes nothing (with decoding on, the decoders' prefilter pass does both).
+pub(crate) fn find_candidates_and_mentions(
+    buf: &[u8],
+    from: usize,
+    until: usize,
+    mut is_served: impl FnMut(&[u8], usize, usize) -> bool,
+    out: &mut Vec<Candidate>,
+    mentions: &mut Vec<usize>,
+) {
+    let until = until.min(buf.len());
+    if from >= until {
+        return;
+    }
+    // Mentions a few bytes either side of the range count; keys start inside it and may
+    // end past it.
+    let (lo, hi) = (from.saturating_sub(4), (until + 4).min(buf.len()));
+    for hit in KEY_OR_MENTION.find_iter(&buf[lo..hi]) {
+        let at = lo + hit.start();
+        if hit.pattern().as_usize() != 0 {
+            mentions.push(at);
+        } else if (from..until).contains(&at) {
+            if let Some(end) = shape::key_end_at(buf, at) {
+                let (rule, layers) = classify(buf, at, end, || is_served(buf, at, end));
+                out.push(Candidate { start: at, end, rule, layers, custom: None, key: None });
+            }
+        }
+    }
+}
+
 /// Finds and classifies every key starting in `buf[from..until]`, appending to `out`.
 pub fn find_candidates(
     buf: &[u8],
@@ -170,6 +211,35 @@ mod tests {
         starts.clear();
         for_each_key(text.as_bytes(), 4, text.len(), |s, _| starts.push(s));
         assert_eq!(starts, vec![44]);
+    }
+
+    #[test]
+    fn one_pass_finds_the_keys_and_mentions_of_two() {
+        let text = format!("rnq{KEY}klaviyo pk_ x {KEY}VIYO\n__klKey={KEY}");
+        let bytes = text.as_bytes();
+        for (from, until) in [(0, bytes.len()), (3, 40), (41, bytes.len()), (2, 3)] {
+            let mut alone = Vec::new();
+            find_candidates(bytes, from, until, |_, _, _| false, &mut alone);
+            let (mut keys, mut mentions) = (Vec::new(), Vec::new());
+            find_candidates_and_mentions(
+                bytes,
+                from,
+                until,
+                |_, _, _| false,
+                &mut keys,
+                &mut mentions,
+            );
+            assert_eq!(keys, alone, "{from}..{until}");
+            let (lo, hi) = (from.saturating_sub(4), (until + 4).min(bytes.len()));
+            let expected: Vec<usize> = (lo..hi)
+                .filter(|&at| {
+                    classify::MENTIONS
+                        .iter()
+                        .any(|m| at + m.len() <= hi && bytes[at..].starts_with(m.as_bytes()))
+                })
+                .collect();
+            assert_eq!(mentions, expected, "{from}..{until}");
+        }
     }
 
     #[test]
