@@ -222,7 +222,8 @@ Examples:
 #[derive(Debug, Args)]
 pub struct ReposArgs {
     /// Local repository paths and clone URLs (https://, http:// on loopback only,
-    /// ssh://, git://, file://); "-" reads them from standard input, one a line.
+    /// ssh:// or git@host:path, git://, file://); "-" reads them from standard input, one
+    /// a line.
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 

@@ -37,8 +37,16 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// A SOURCE argument or line: a URL (it has `://`) or a local path.
+/// A SOURCE argument or line: a URL (it has `://`), git's scp-like SSH form
+/// (`git@github.com:acme/shop.git`, as `gh repo list --json sshUrl` prints it), or a
+/// local path.
 pub(crate) fn parse(source: &str) -> Result<Repository> {
+    if let Some(ssh) = scp_like(source) {
+        return Ok(Repository {
+            name: name_of(&ssh),
+            location: Location::Remote { url: source.to_string(), credentials: None },
+        });
+    }
     if !source.contains("://") {
         let path = PathBuf::from(source);
         return Ok(Repository {
@@ -74,6 +82,24 @@ pub(crate) fn parse(source: &str) -> Result<Repository> {
         name: name_of(&url),
         location: Location::Remote { url: url.to_string(), credentials },
     })
+}
+
+/// `user@host:path` as git reads it (a colon before any slash, and no such file here), as
+/// the `ssh://` URL that names the same repository.
+fn scp_like(source: &str) -> Option<url::Url> {
+    let (user_host, path) = source.split_once(':')?;
+    let (user, host) = user_host.split_once('@')?;
+    let plain = |part: &str| {
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+    };
+    if !plain(user) || !plain(host) || path.is_empty() || path.starts_with("//") {
+        return None;
+    }
+    if std::path::Path::new(source).exists() {
+        return None;
+    }
+    let path = path.strip_prefix('/').unwrap_or(path);
+    url::Url::parse(&format!("ssh://{user}@{host}/{path}")).ok()
 }
 
 /// `scheme://host[:port]`, the port only when not the scheme's default.
@@ -147,6 +173,23 @@ mod tests {
         assert!(!format!("{c:?}").contains("s3cr"));
         assert_eq!(parse("file:///srv/git/a.git/").unwrap().name, "file:///srv/git/a");
         assert_eq!(parse("some/dir").unwrap().name, "some/dir");
+    }
+
+    #[test]
+    fn scp_like_ssh_sources_are_remote_and_named_as_ssh_urls() {
+        let repo = parse("git@github.com:acme/shop.git").unwrap();
+        assert_eq!(repo.name, "ssh://github.com/acme/shop");
+        let Location::Remote { url, credentials: None } = repo.location else {
+            panic!("not remote without credentials");
+        };
+        assert_eq!(url, "git@github.com:acme/shop.git", "git is given the form it was given");
+        assert_eq!(
+            parse("ssh://git@host.example:2222/a/b.git").unwrap().name,
+            "ssh://host.example:2222/a/b"
+        );
+        for local in ["some/dir", "C:/repos/shop", "dir:with/colon", "a@b/c:d", "@host:x", "u@:x"] {
+            assert!(matches!(parse(local).unwrap().location, Location::Local(_)), "{local}");
+        }
     }
 
     #[test]

@@ -504,3 +504,41 @@ fn a_repos_report_is_a_baseline_for_the_next_run() {
     assert_eq!(report.findings[0].path, "b.py");
     assert_eq!(report.keys[0].repositories, Some(vec!["r1".to_string()]));
 }
+
+#[test]
+#[cfg(unix)] // the stand-in for ssh is a shell script
+fn ssh_sources_clone_through_the_users_ssh_command() {
+    // A stand-in for ssh: git runs it as `COMMAND HOST 'git-upload-pack PATH'` and talks
+    // to that command's stdio, which here is git's own upload-pack on this machine.
+    let tree = org(2, |i| vec![(format!("k{i}.py"), code(&key(40 + i as u64)))]);
+    let log = tree.path().join("ssh.log");
+    let ssh = tree.path().join("fake-ssh");
+    let script =
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\nshift\nexec sh -c \"$*\"\n", log.display());
+    std::fs::write(&ssh, script).expect("write the fake ssh");
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("make it executable");
+    let scp = format!("git@gitserver.example:{}", tree.path().join("r0").display());
+    let url = format!("ssh://git@gitserver.example{}", tree.path().join("r1").display());
+    let run = Run::new(
+        assert_cmd::Command::cargo_bin("pkscan")
+            .expect("built")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GIT_SSH_COMMAND", &ssh)
+            .env("GIT_SSH_VARIANT", "simple")
+            .current_dir(tree.path())
+            .args(["repos", "--format", "json", &scp, &url])
+            .output()
+            .expect("pkscan runs"),
+    );
+    run.expect_code(1);
+    let report = run.json();
+    let repositories: Vec<_> =
+        report.findings.iter().map(|f| f.repository.clone().unwrap_or_default()).collect();
+    let named = |r: &str| format!("ssh://gitserver.example{}", tree.path().join(r).display());
+    assert_eq!(repositories, vec![named("r0"), named("r1")]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let hosts = std::fs::read_to_string(&log).expect("the fake ssh ran");
+    assert_eq!(hosts, "git@gitserver.example\ngit@gitserver.example\n");
+}
