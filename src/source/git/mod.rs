@@ -14,6 +14,7 @@ pub(crate) mod exposure;
 pub(crate) mod history;
 pub(crate) mod packs;
 pub(crate) mod staged;
+pub(crate) mod trees;
 pub(crate) mod walk;
 
 use std::path::{Path, PathBuf};
