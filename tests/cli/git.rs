@@ -561,3 +561,50 @@ fn a_manifest_added_after_the_code_makes_its_key_app_code_from_that_commit() {
         ]
     );
 }
+
+#[test]
+fn the_walk_finds_the_same_at_any_thread_count() {
+    // Enough commits that the diff is split into several runs over the threads, with the
+    // same blob introduced at two paths in commits far apart, and a manifest that changes
+    // the rule of code committed long before it.
+    let repo = Repo::new();
+    let (shared, app) = (code(&key(1820)), kotlin(&key(1821)));
+    let mut want = Vec::new();
+    for i in 0..24 {
+        let mut files = vec![("notes.txt", Some(format!("note {i}\n")))];
+        let (path, rule) = match i {
+            3 => ("sample/src/main/java/App.kt", "klaviyo-private-key"),
+            5 => ("dist/app.js", "klaviyo-private-key-in-public-asset"),
+            14 => ("sample/src/main/AndroidManifest.xml", "klaviyo-private-key-in-public-asset"),
+            19 => ("server/app.js", "klaviyo-private-key"),
+            _ => ("", ""),
+        };
+        match i {
+            3 => files.push((path, Some(app.clone()))),
+            5 | 19 => files.push((path, Some(shared.clone()))),
+            14 => files.push((path, Some(MANIFEST.to_string()))),
+            _ => {}
+        }
+        let files: Vec<(&str, Option<&str>)> =
+            files.iter().map(|(p, c)| (*p, c.as_deref())).collect();
+        let id = repo.commit(&format!("commit {i}"), &files);
+        if !rule.is_empty() {
+            let path = if i == 14 { "sample/src/main/java/App.kt" } else { path };
+            want.push((path.to_string(), rule.to_string(), id));
+        }
+    }
+    want.sort();
+    let one = history(&repo, &["--threads", "1"]);
+    let mut got = rules(&one);
+    got.sort();
+    assert_eq!(got, want);
+    // notes.txt 24 times, App.kt, the manifest, and the blob at two paths once.
+    assert_eq!(one.summary.files_scanned, 24 + 3);
+    for threads in ["2", "3", "8"] {
+        let many = history(&repo, &["--threads", threads]);
+        assert_eq!(many.findings, one.findings, "--threads {threads}");
+        assert_eq!(many.keys, one.keys, "--threads {threads}");
+        assert_eq!(many.summary.files_scanned, one.summary.files_scanned, "--threads {threads}");
+        assert_eq!(many.summary.bytes_scanned, one.summary.bytes_scanned, "--threads {threads}");
+    }
+}

@@ -1,7 +1,7 @@
 //! `pkscan git`: which commits (every ref, `--branch`, `--range`), and the run that ties
-//! the walk, the blob scanners and the attribution together. The walk runs on the calling
-//! thread and hands each new blob to the scanners through a bounded channel, so reading
-//! trees and scanning blobs overlap and memory stays flat.
+//! the walk, the blob scanners and the attribution together. The walk diffs the commits on
+//! the worker threads first; then the packs are decoded once each and every blob the walk
+//! named is scanned under its first path, the rest read one by one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use gix::ObjectId;
 use ignore::gitignore::Gitignore;
 
 use super::blobs::{self, Counters, Job, Scanned};
+use super::trees::Trees;
 use super::{attribute, exposure, packs, walk, GitOptions};
 use crate::scan::{Collector, Engine};
 
@@ -49,15 +50,25 @@ pub(crate) fn scan(
         if git.progress {
             scope.spawn(|| show_progress(&counters, &done));
         }
-        // The walk comes first and alone: the packs are then decoded once, in their own
-        // order, and a blob can only be scanned once its path is known.
+        // The walk comes first, on every worker thread: the packs are then decoded once, in
+        // their own order, and a blob can only be scanned once its path is known.
+        // Over the whole history the walk reads most trees of the packs, each twice: they
+        // are decoded once, up front, and dropped before the blobs are.
+        let trees = if git.branch.is_none() && git.range.is_none() {
+            let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
+            Trees::from_packs(objects_dir, hash, threads)
+        } else {
+            Trees::default()
+        };
         let mut first_paths = Vec::new();
         let history = walk::walk(
             &walker,
+            threads,
+            &trees,
             &tips,
             &hidden,
             excludes,
-            &mut || {
+            &|| {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
             },
             &mut |blob, _, path, _| {
@@ -69,6 +80,7 @@ pub(crate) fn scan(
             },
         );
         drop(walker);
+        drop(trees);
         let scanned = scan_blobs(repo, engine, &history, first_paths, threads, &counters);
         done.store(true, Ordering::Relaxed);
         (history, scanned)

@@ -15,6 +15,7 @@ pub(crate) mod history;
 pub(crate) mod maps;
 pub(crate) mod packs;
 pub(crate) mod staged;
+pub(crate) mod trees;
 pub(crate) mod walk;
 
 use std::path::{Path, PathBuf};

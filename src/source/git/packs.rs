@@ -61,7 +61,7 @@ pub(crate) fn scan(
 }
 
 /// The `.idx` files of the object directory and of every alternate, in a stable order.
-fn pack_indices(objects_dir: &Path) -> Vec<PathBuf> {
+pub(super) fn pack_indices(objects_dir: &Path) -> Vec<PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut dirs = vec![objects_dir.to_path_buf()];
     dirs.extend(gix::odb::alternate::resolve(objects_dir.to_path_buf(), &cwd).unwrap_or_default());
@@ -105,7 +105,7 @@ fn scan_pack(
     threads: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let index = pack::index::File::at(index_path, hash)?;
-    let mut entries: Vec<(u64, u32)> = index
+    let entries: Vec<(u64, u32)> = index
         .iter()
         .map(|e| (e.pack_offset, shared.wanted.ids.get(&e.oid).copied().unwrap_or(UNWANTED)))
         .collect();
@@ -113,11 +113,54 @@ fn scan_pack(
     if !worth_traversing(wanted, entries.len()) {
         return Ok(());
     }
+    let mut inspector = Inspector { shared, local: Scanned::default() };
+    let inspect = move |blob: u32, object: &pack::cache::delta::traverse::Context<'_>| {
+        inspector.inspect(blob, object);
+    };
+    traverse(&index, &index_path.with_extension("pack"), hash, entries, inspect, threads)
+}
+
+/// Decodes the `entries` (offset, tag) of the pack at `pack_path`, every object once,
+/// bases before deltas, over `threads` threads, handing each to a clone of `inspect` with
+/// its entry's tag. The entries must hold the base of each delta among them. The entries'
+/// bytes are read through a memory map of the pack.
+pub(super) fn traverse(
+    index: &pack::index::File,
+    pack_path: &Path,
+    hash: gix::hash::Kind,
+    entries: Vec<(u64, u32)>,
+    inspect: impl FnMut(u32, &pack::cache::delta::traverse::Context<'_>) + Clone + Send,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let data = pack::data::File::at(pack_path, hash)?;
+    let end = data.pack_end() as u64;
+    traverse_from(index, pack_path, hash, entries, (from_map, &data, end), inspect, threads)
+}
+
+fn from_map(range: std::ops::Range<u64>, data: &pack::data::File) -> Option<&[u8]> {
+    data.entry_slice(range)
+}
+
+/// [`traverse`], with the entries' bytes from `source`: a function from a pack range (an
+/// entry's start to the next entry's; a prefix that holds the whole entry will do) to its
+/// bytes in the data it is given, that data, and where the pack's entries end.
+pub(super) fn traverse_from<R: Send + Sync>(
+    index: &pack::index::File,
+    pack_path: &Path,
+    hash: gix::hash::Kind,
+    mut entries: Vec<(u64, u32)>,
+    source: (
+        impl for<'r> Fn(std::ops::Range<u64>, &'r R) -> Option<&'r [u8]> + Send + Clone,
+        &R,
+        u64,
+    ),
+    mut inspect: impl FnMut(u32, &pack::cache::delta::traverse::Context<'_>) + Clone + Send,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     entries.sort_unstable_by_key(|&(offset, _)| offset);
-    let data = pack::data::File::at(index_path.with_extension("pack"), hash)?;
     let interrupt = AtomicBool::new(false);
     let tree = pack::cache::delta::Tree::from_offsets_in_pack(
-        data.path(),
+        pack_path,
         entries.into_iter(),
         &|&(offset, _)| offset,
         &|id| index.lookup(id).map(|i| index.pack_offset_at_index(i)),
@@ -125,17 +168,17 @@ fn scan_pack(
         &interrupt,
         hash,
     )?;
-    let mut inspector = Inspector { shared, local: Scanned::default() };
-    let inspect = move |&mut (_, blob): &mut (u64, u32),
+    let inspect = move |&mut (_, tag): &mut (u64, u32),
                         _: &dyn gix::progress::Progress,
                         object: pack::cache::delta::traverse::Context<'_>| {
-        inspector.inspect(blob, &object);
+        inspect(tag, &object);
         Ok::<(), std::convert::Infallible>(())
     };
+    let (resolve, data, end) = source;
     tree.traverse(
-        |range, data: &pack::data::File| data.entry_slice(range),
-        &data,
-        data.pack_end() as u64,
+        resolve,
+        data,
+        end,
         inspect,
         pack::cache::delta::traverse::Options {
             object_progress: Box::new(gix::progress::Discard),
@@ -244,10 +287,19 @@ mod tests {
         let head = local.head_id().expect("a head").detach();
         let excludes = ignore::gitignore::Gitignore::empty();
         let mut first_paths = Vec::new();
-        let history = walk::walk(&local, &[head], &[], &excludes, &mut || {}, &mut |b, _, p, _| {
-            first_paths.resize(first_paths.len().max(b as usize + 1), u32::MAX);
-            first_paths[b as usize] = p;
-        });
+        let history = walk::walk(
+            &local,
+            2,
+            &Default::default(),
+            &[head],
+            &[],
+            &excludes,
+            &|| {},
+            &mut |b, _, p, _| {
+                first_paths.resize(first_paths.len().max(b as usize + 1), u32::MAX);
+                first_paths[b as usize] = p;
+            },
+        );
         // The walk also interns the blobs parents held; only the first 12 were sent.
         let ids = history.blobs.iter().enumerate().map(|(i, id)| (*id, i as u32)).collect();
         let wanted = Wanted {

@@ -14,6 +14,7 @@ use gix::objs::Find;
 use gix::ObjectId;
 use ignore::gitignore::Gitignore;
 
+use super::trees::Trees;
 use crate::detect::asset;
 use crate::finding::ScanError;
 
@@ -74,14 +75,20 @@ struct Tables {
 }
 
 /// Walks the commits reachable from `tips` but not from `hidden_tips`, then diffs each
-/// one's tree against its parents'. `on_new_blob(index, id, path, path_text)` is called
-/// once for each blob the first time a commit introduces it, while the walk goes on.
+/// one's tree against its parents' on `threads` threads (each with a clone of `repo`'s
+/// handle, so with caches of its own), reading trees from `trees` when it holds them.
+/// `on_commit` is called as each commit is diffed;
+/// `on_new_blob(index, id, path, path_text)` once for each blob, at the first commit in
+/// diff order that introduces it, whatever the thread count.
+#[allow(clippy::too_many_arguments)] // what to walk, how, and two callbacks; a struct would only rename them
 pub(crate) fn walk(
     repo: &gix::Repository,
+    threads: usize,
+    trees: &Trees,
     tips: &[ObjectId],
     hidden_tips: &[ObjectId],
     excludes: &Gitignore,
-    on_commit: &mut dyn FnMut(),
+    on_commit: &(dyn Fn() + Sync),
     on_new_blob: &mut dyn FnMut(u32, ObjectId, u32, &str),
 ) -> History {
     let mut history = History::default();
@@ -91,36 +98,26 @@ pub(crate) fn walk(
         .flatten()
         .map(|commits| commits.iter().copied().collect())
         .unwrap_or_default();
-    collect_commits(repo, hidden_tips, true, &shallow, &mut history);
-    collect_commits(repo, tips, false, &shallow, &mut history);
+    collect_commits(repo, trees, hidden_tips, true, &shallow, &mut history);
+    collect_commits(repo, trees, tips, false, &shallow, &mut history);
     assign_generations(&mut history.commits);
 
+    let order: Vec<usize> = diff_order(repo, &history.commits)
+        .into_iter()
+        .filter(|&index| !history.commits[index].hidden)
+        .collect();
+    let diffs = diff_all(repo, threads, trees, excludes, &history.commits, &order, on_commit);
     let mut tables = Tables::default();
-    let mut differ = Differ::new(repo, excludes);
-    for index in diff_order(repo, &history.commits) {
-        let commit = &history.commits[index];
-        if commit.hidden {
-            continue;
-        }
-        on_commit();
-        let olds: Vec<Option<ObjectId>> =
-            commit.parents.iter().map(|&p| Some(history.commits[p as usize].tree)).collect();
-        let (id, tree) = (commit.id, commit.tree);
-        let mut found = Vec::new();
-        if let Err(err) = differ.diff(&tree, &olds, &mut |path, blob, parent_blobs| {
-            found.push((path.to_vec(), blob, parent_blobs.to_vec()));
-        }) {
+    for (index, diffed) in order.into_iter().zip(diffs) {
+        if let Some(err) = diffed.error {
+            let id = history.commits[index].id;
             history.errors.push(ScanError::new(format!("commit {id}"), err));
         }
-        if !olds.is_empty() {
-            let parent_trees: Vec<ObjectId> = olds.iter().flatten().copied().collect();
-            found.extend(made_android(repo, excludes, &tree, &parent_trees, &found));
-        }
-        for path in differ.changed.drain(..) {
+        for path in diffed.changed {
             let path = intern_path(&mut tables, &mut history.paths, path);
             history.changes.push(Change { commit: index as u32, path });
         }
-        for (path, blob, parent_blobs) in found {
+        for (path, blob, parent_blobs) in diffed.found {
             let path = intern_path(&mut tables, &mut history.paths, path);
             let blob = intern_blob(&mut tables, &mut history.blobs, blob);
             history.sent.resize(history.blobs.len(), false);
@@ -142,6 +139,88 @@ pub(crate) fn walk(
         }
     }
     history
+}
+
+/// What diffing one commit against its parents found.
+#[derive(Default)]
+struct Diffed {
+    found: Vec<Met>,
+    changed: Vec<Vec<u8>>,
+    error: Option<String>,
+}
+
+/// Diffs the commits of `order` on `threads` threads, each taking the next of a few
+/// contiguous runs of `order` (contiguous, so that consecutive diffs still share trees and
+/// delta bases in its caches); returns what each commit's diff found, in `order`.
+fn diff_all(
+    repo: &gix::Repository,
+    threads: usize,
+    trees: &Trees,
+    excludes: &Gitignore,
+    commits: &[Commit],
+    order: &[usize],
+    on_commit: &(dyn Fn() + Sync),
+) -> Vec<Diffed> {
+    let threads = threads.clamp(1, order.len().max(1));
+    // A few runs per thread evens out runs that cost more than others.
+    let runs: Vec<&[usize]> = order.chunks(order.len().div_ceil(threads * 2).max(1)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<std::sync::Mutex<Vec<Diffed>>> =
+        runs.iter().map(|_| std::sync::Mutex::default()).collect();
+    let work = |repo: gix::Repository| {
+        let mut differ = Differ::new(&repo, trees, excludes);
+        loop {
+            let run = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&indices) = runs.get(run) else {
+                break;
+            };
+            let diffed: Vec<Diffed> = indices
+                .iter()
+                .map(|&index| {
+                    on_commit();
+                    diff_commit(&mut differ, excludes, &commits[index], commits)
+                })
+                .collect();
+            *done[run].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = diffed;
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            let repo = repo.clone();
+            scope.spawn(move || work(repo));
+        }
+        work(repo.clone());
+    });
+    done.into_iter()
+        .flat_map(|run| run.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
+        .collect()
+}
+
+/// Diffs `commit`'s tree against its parents' (see [`Differ::diff`] and
+/// [`made_android`]).
+fn diff_commit(
+    differ: &mut Differ<'_>,
+    excludes: &Gitignore,
+    commit: &Commit,
+    commits: &[Commit],
+) -> Diffed {
+    let olds: Vec<Option<ObjectId>> =
+        commit.parents.iter().map(|&p| Some(commits[p as usize].tree)).collect();
+    let tree = commit.tree;
+    let mut diffed = Diffed::default();
+    let found = &mut diffed.found;
+    if let Err(err) = differ.diff(&tree, &olds, &mut |path, blob, parent_blobs| {
+        found.push((path.to_vec(), blob, parent_blobs.to_vec()));
+    }) {
+        diffed.error = Some(err);
+    }
+    if !olds.is_empty() {
+        let parent_trees: Vec<ObjectId> = olds.iter().flatten().copied().collect();
+        let more = made_android(differ.repo, excludes, &tree, &parent_trees, &diffed.found);
+        diffed.found.extend(more);
+    }
+    diffed.changed = std::mem::take(&mut differ.changed);
+    diffed
 }
 
 /// A blob a commit introduces: its path, its id, what each parent holds at that path.
@@ -248,6 +327,7 @@ fn intern_blob(tables: &mut Tables, blobs: &mut Vec<ObjectId>, id: ObjectId) -> 
 /// parents (so consecutive diffs share trees in the object cache).
 fn collect_commits(
     repo: &gix::Repository,
+    trees: &Trees,
     tips: &[ObjectId],
     hidden: bool,
     shallow: &HashSet<ObjectId>,
@@ -263,7 +343,7 @@ fn collect_commits(
         if index.contains_key(&id) {
             continue;
         }
-        let parsed = match read_commit(repo, &id, &mut buf) {
+        let parsed = match read_commit(repo, trees, &id, &mut buf) {
             Ok(parsed) => parsed,
             Err(message) => {
                 history.errors.push(ScanError::new(format!("commit {id}"), message));
@@ -294,10 +374,14 @@ fn collect_commits(
 /// Tree id, parent ids and author time of a commit, or why it cannot be read.
 fn read_commit(
     repo: &gix::Repository,
+    trees: &Trees,
     id: &ObjectId,
     buf: &mut Vec<u8>,
 ) -> Result<(ObjectId, Vec<ObjectId>, i64), String> {
-    let data = match repo.objects.try_find(id, buf) {
+    let held = trees.get(id, gix::object::Kind::Commit);
+    let held =
+        held.map(|data| gix::objs::Data::new(data, gix::object::Kind::Commit, repo.object_hash()));
+    let data = match held.map_or_else(|| repo.objects.try_find(id, buf), |data| Ok(Some(data))) {
         Ok(Some(data)) => data,
         Ok(None) => return Err("the commit object is missing".into()),
         Err(err) => return Err(format!("cannot read the commit object: {err}")),
@@ -365,6 +449,7 @@ fn assign_generations(commits: &mut [Commit]) {
 /// Diffs trees, reusing buffers across calls.
 struct Differ<'r> {
     repo: &'r gix::Repository,
+    trees: &'r Trees,
     excludes: &'r Gitignore,
     pool: Vec<Vec<u8>>,
     path: Vec<u8>,
@@ -376,8 +461,8 @@ struct Differ<'r> {
 type Emit<'e> = dyn FnMut(&[u8], ObjectId, &[Option<ObjectId>]) + 'e;
 
 impl<'r> Differ<'r> {
-    fn new(repo: &'r gix::Repository, excludes: &'r Gitignore) -> Differ<'r> {
-        Differ { repo, excludes, pool: Vec::new(), path: Vec::new(), changed: Vec::new() }
+    fn new(repo: &'r gix::Repository, trees: &'r Trees, excludes: &'r Gitignore) -> Differ<'r> {
+        Differ { repo, trees, excludes, pool: Vec::new(), path: Vec::new(), changed: Vec::new() }
     }
 
     /// Emits every blob path below `new` whose blob no tree of `olds` holds at that path.
@@ -488,6 +573,11 @@ impl<'r> Differ<'r> {
 
     fn read_tree(&mut self, id: &ObjectId) -> Result<Vec<u8>, String> {
         let mut buf = self.pool.pop().unwrap_or_default();
+        if let Some(bytes) = self.trees.get(id, gix::object::Kind::Tree) {
+            buf.clear();
+            buf.extend_from_slice(bytes);
+            return Ok(buf);
+        }
         match self.repo.objects.try_find(id, &mut buf) {
             Ok(Some(data)) if data.kind == gix::object::Kind::Tree => {}
             Ok(Some(data)) => return Err(format!("expected tree {id}, found a {}", data.kind)),

@@ -1,0 +1,231 @@
+//! The trees and commits of a whole-history scan, decoded from the packs once, before the
+//! walk, and held in memory while it runs. Read one at a time through the object database,
+//! a tree costs its delta chain whenever the caches have let its base go, and the walk
+//! reads each tree twice (as a commit's and as its child's parent tree): on histories of
+//! few files edited often, that re-inflation was most of the walk. Here each pack's tree
+//! and commit entries alone (told apart by the entry headers, without inflating anything)
+//! go through the same delta-tree traversal as the blobs, on the worker threads, each
+//! object inflated once.
+//!
+//! Memory: the objects' bytes, at most [`MAX_BYTES`] (past that, objects are left to the
+//! object database), in 8 MiB arenas freed whole when the walk is done, before the blobs
+//! are decoded; and the compressed entries being decoded, read from the pack file rather
+//! than mapped (trees are spread over the whole pack, and the pages of a map touched once
+//! each would count the whole pack in the peak). This is a cache: an object it does not
+//! hold (loose, in a pack that could not be read, over the cap) is read as before, and
+//! nothing here reports an error.
+
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use gix::objs::Kind;
+use gix::odb::pack;
+use gix::ObjectId;
+
+use super::packs;
+
+/// Decoded bytes held at most.
+const MAX_BYTES: u64 = 128 << 20;
+/// Size of one arena; a larger object gets an arena of its own.
+const ARENA_BYTES: usize = 8 << 20;
+
+/// Trees and commits by id, their bytes in arenas.
+#[derive(Default)]
+pub(crate) struct Trees {
+    spans: gix::hashtable::HashMap<ObjectId, Span>,
+    arenas: Vec<Vec<u8>>,
+}
+
+/// Where an object's bytes are: arena, start, length; and its kind.
+#[derive(Clone, Copy)]
+struct Span {
+    arena: u32,
+    start: u32,
+    len: u32,
+    kind: Kind,
+}
+
+impl Trees {
+    /// The bytes of the object `id` if it is held and of `kind`.
+    pub(crate) fn get(&self, id: &gix::oid, kind: Kind) -> Option<&[u8]> {
+        let span = self.spans.get(id).filter(|span| span.kind == kind)?;
+        let start = span.start as usize;
+        self.arenas.get(span.arena as usize)?.get(start..start + span.len as usize)
+    }
+
+    /// Every tree and commit of the packs of `objects_dir` and its alternates, decoded on
+    /// `threads` threads, up to [`MAX_BYTES`].
+    pub(crate) fn from_packs(objects_dir: &Path, hash: gix::hash::Kind, threads: usize) -> Trees {
+        let mut trees = Trees::default();
+        let held = AtomicU64::new(0);
+        for index_path in packs::pack_indices(objects_dir) {
+            // A pack that cannot be read leaves its objects to the object database.
+            let _ = trees.add_pack(&index_path, hash, threads, &held);
+        }
+        trees
+    }
+
+    fn add_pack(
+        &mut self,
+        index_path: &Path,
+        hash: gix::hash::Kind,
+        threads: usize,
+        held: &AtomicU64,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let index = pack::index::File::at(index_path, hash)?;
+        let pack_path = index_path.with_extension("pack");
+        let entries = Entries::read(&index, &pack_path, hash)?;
+        let found = Mutex::new(Vec::new());
+        let mut collector =
+            Collector { held, found: &found, arenas: Vec::new(), spans: Vec::new() };
+        let keep = move |position: u32, object: &pack::cache::delta::traverse::Context<'_>| {
+            collector.keep(position, object);
+        };
+        let tagged = entries.tagged.clone();
+        let source = (Entries::slice, &entries, entries.end);
+        packs::traverse_from(&index, &pack_path, hash, tagged, source, keep, threads)?;
+        let found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (arenas, spans) in found {
+            let first = self.arenas.len() as u32;
+            self.arenas.extend(arenas);
+            for (position, mut span) in spans {
+                span.arena += first;
+                self.spans.insert(index.oid_at_index(position).to_owned(), span);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entries of one pack that hold a tree or a commit, or a delta whose chain ends at
+/// one (git never makes a delta across kinds), with their stored bytes.
+struct Entries {
+    /// (offset, index position), in offset order. The pack's first entry is always among
+    /// them: gitoxide's delta tree reads the first entry it is given from the start of the
+    /// pack.
+    tagged: Vec<(u64, u32)>,
+    /// Per entry of `tagged`: where its stored bytes are in `bytes`.
+    spans: Vec<std::ops::Range<usize>>,
+    bytes: Vec<u8>,
+    /// Where the pack's entries end.
+    end: u64,
+}
+
+impl Entries {
+    /// Reads the pack at `pack_path` once, front to back, through a buffered reader (a
+    /// ref-delta whose base comes later counts as neither tree nor commit).
+    fn read(
+        index: &pack::index::File,
+        pack_path: &Path,
+        hash: gix::hash::Kind,
+    ) -> std::io::Result<Entries> {
+        let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+        let mut all: Vec<(u64, u32)> =
+            index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
+        all.sort_unstable_by_key(|&(offset, _)| offset);
+        let file = std::fs::File::open(pack_path)?;
+        let end =
+            file.metadata()?.len().checked_sub(hash.len_in_bytes() as u64).ok_or_else(invalid)?;
+        let mut reader = BufReader::with_capacity(256 << 10, file);
+        let mut kinds: Vec<Option<Kind>> = Vec::with_capacity(all.len());
+        let mut entries = Entries { tagged: Vec::new(), spans: Vec::new(), bytes: Vec::new(), end };
+        let mut at = 0u64;
+        let mut entry_bytes = Vec::new();
+        for (i, &(offset, position)) in all.iter().enumerate() {
+            let next = all.get(i + 1).map_or(end, |&(next, _)| next);
+            let skip = offset.checked_sub(at).ok_or_else(invalid)?;
+            std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())?;
+            let len = usize::try_from(next.checked_sub(offset).ok_or_else(invalid)?)
+                .map_err(|_| invalid())?;
+            entry_bytes.resize(len, 0);
+            reader.read_exact(&mut entry_bytes)?;
+            at = next;
+            let entry =
+                pack::data::Entry::from_bytes(&entry_bytes, offset, hash).map_err(|_| invalid())?;
+            let kind_at = |base: u64| {
+                all[..kinds.len()]
+                    .binary_search_by_key(&base, |&(offset, _)| offset)
+                    .ok()
+                    .and_then(|i| kinds[i])
+            };
+            use pack::data::entry::Header;
+            let kind = match entry.header {
+                Header::Tree => Some(Kind::Tree),
+                Header::Commit => Some(Kind::Commit),
+                Header::OfsDelta { base_distance } => {
+                    offset.checked_sub(base_distance).and_then(kind_at)
+                }
+                Header::RefDelta { base_id } => {
+                    index.lookup(base_id).map(|i| index.pack_offset_at_index(i)).and_then(kind_at)
+                }
+                Header::Blob | Header::Tag => None,
+            };
+            kinds.push(kind);
+            if kind.is_some() || i == 0 {
+                let start = entries.bytes.len();
+                entries.bytes.extend_from_slice(&entry_bytes);
+                entries.spans.push(start..entries.bytes.len());
+                entries.tagged.push((offset, position));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The stored bytes of the entry at `range.start`.
+    fn slice(range: std::ops::Range<u64>, entries: &Entries) -> Option<&[u8]> {
+        let i = entries.tagged.binary_search_by_key(&range.start, |&(offset, _)| offset).ok()?;
+        entries.bytes.get(entries.spans[i].clone())
+    }
+}
+
+/// Arenas and (index position, span) of the objects one thread decoded.
+type Found = (Vec<Vec<u8>>, Vec<(u32, Span)>);
+
+/// A traversal thread's store of the trees and commits it decodes, handed over on drop.
+struct Collector<'a> {
+    held: &'a AtomicU64,
+    found: &'a Mutex<Vec<Found>>,
+    arenas: Vec<Vec<u8>>,
+    spans: Vec<(u32, Span)>,
+}
+
+impl Clone for Collector<'_> {
+    fn clone(&self) -> Self {
+        Collector { held: self.held, found: self.found, arenas: Vec::new(), spans: Vec::new() }
+    }
+}
+
+impl Drop for Collector<'_> {
+    fn drop(&mut self) {
+        let found = (std::mem::take(&mut self.arenas), std::mem::take(&mut self.spans));
+        self.found.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(found);
+    }
+}
+
+impl Collector<'_> {
+    fn keep(&mut self, position: u32, object: &pack::cache::delta::traverse::Context<'_>) {
+        let bytes = object.decompressed;
+        let Some(kind @ (Kind::Tree | Kind::Commit)) = object.entry.header.as_kind() else {
+            return;
+        };
+        if u32::try_from(bytes.len()).is_err()
+            || self.held.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64
+                > MAX_BYTES
+        {
+            return;
+        }
+        let fits = self.arenas.last().is_some_and(|a| a.capacity() - a.len() >= bytes.len());
+        if !fits {
+            // Exactly sized and never grown: each arena is one mapping, returned when freed.
+            self.arenas.push(Vec::with_capacity(bytes.len().max(ARENA_BYTES)));
+        }
+        let arena = self.arenas.len() - 1;
+        let store = &mut self.arenas[arena];
+        let start = store.len();
+        store.extend_from_slice(bytes);
+        let span = Span { arena: arena as u32, start: start as u32, len: bytes.len() as u32, kind };
+        self.spans.push((position, span));
+    }
+}
