@@ -18,7 +18,9 @@ const CONTEXT_UNITS: usize = 300;
 /// other byte is zero and the rest are printable ASCII.
 pub(crate) fn sniff_without_bom(head: &[u8]) -> Option<bool> {
     let pairs = head.len() / 2;
-    if pairs < 16 {
+    // Most heads hold no zero byte: then neither parity is nearly all zeros, and one
+    // memchr says so faster than counting every other byte twice.
+    if pairs < 16 || memchr::memchr(0, head).is_none() {
         return None;
     }
     let zeros = |parity: usize| head.iter().skip(parity).step_by(2).filter(|&&b| b == 0).count();
