@@ -43,6 +43,11 @@ fn write_display_bytes(mut bytes: &[u8], text: &mut String) {
 /// Appends `bytes` as text, each byte of an invalid UTF-8 sequence as `\xNN`.
 fn push_escaped(bytes: &[u8], text: &mut String) {
     use std::fmt::Write;
+    // Nearly every path is valid UTF-8, which `from_utf8` checks a word at a time.
+    if let Ok(valid) = std::str::from_utf8(bytes) {
+        text.push_str(valid);
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         text.push_str(chunk.valid());
         for b in chunk.invalid() {
