@@ -542,6 +542,50 @@ mod tests {
         }
     }
 
+    fn public_keys_between(text: &str, from: usize, until: usize) -> Vec<usize> {
+        let (mut keys, mut mentions) = (Vec::new(), Vec::new());
+        let bytes = text.as_bytes();
+        crate::detect::find_candidates_and_mentions(
+            bytes,
+            0,
+            bytes.len(),
+            |_, _, _| false,
+            &mut keys,
+            &mut mentions,
+        );
+        let mut starts = Vec::new();
+        for_each_public_key(bytes, from, until, &mentions, |s, _| starts.push(s));
+        starts
+    }
+
+    #[test]
+    fn a_value_within_reach_of_a_name_is_found_past_the_mention_region() {
+        // The region around the mention (`viyo` at 6) ends at 518.
+        let head = "// klaviyo\n";
+        for (name_end, spaces, found) in [
+            (518, 0, true),   // the name ends where the region does
+            (519, 0, false),  // the name runs past the region
+            (518, 44, true),  // the value starts 47 bytes after the name
+            (518, 45, false), // 48 bytes after: out of reach
+        ] {
+            let pad = " ".repeat(name_end - "company_id".len() - head.len());
+            let t = format!("{head}{pad}company_id{}= 'AbC123'", " ".repeat(spaces));
+            let value = t.find("AbC123").expect("value");
+            let want = if found { vec![value] } else { vec![] };
+            assert_eq!(public_keys_between(&t, 0, t.len()), want, "{name_end} {spaces}");
+        }
+    }
+
+    #[test]
+    fn a_value_counts_only_when_it_starts_in_the_range() {
+        let t = "// klaviyo\ncompany_id = 'AbC123'";
+        let value = t.find("AbC123").expect("value");
+        assert_eq!(public_keys_between(t, 0, value + 1), vec![value]);
+        assert_eq!(public_keys_between(t, 0, value), Vec::<usize>::new());
+        assert_eq!(public_keys_between(t, value, t.len()), vec![value]);
+        assert_eq!(public_keys_between(t, value + 1, t.len()), Vec::<usize>::new());
+    }
+
     #[test]
     fn klaviyo_only_names_are_mentions_of_their_own() {
         for t in ["window.__klKey = 'AbC123';", "_learnq.push(['account', 'AbC123']);"] {
