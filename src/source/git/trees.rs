@@ -9,7 +9,8 @@
 //!
 //! Memory: the objects' bytes, at most [`MAX_BYTES`] (past that, objects are left to the
 //! object database), in 8 MiB arenas freed whole when the walk is done, before the blobs
-//! are decoded; and the compressed entries being decoded, read from the pack file rather
+//! are decoded; and the compressed entries being decoded, at most [`MAX_STORED_BYTES`] a
+//! pack (the rest of its trees are read as before), read from the pack file rather
 //! than mapped (trees are spread over the whole pack, and the pages of a map touched once
 //! each would count the whole pack in the peak). This is a cache: an object it does not
 //! hold (loose, in a pack that could not be read, over the cap) is read as before, and
@@ -28,6 +29,9 @@ use super::packs;
 
 /// Decoded bytes held at most.
 const MAX_BYTES: u64 = 128 << 20;
+/// Stored (compressed) bytes of a pack's tree and commit entries read at most: past that,
+/// the rest of the pack's trees are left to the object database.
+const MAX_STORED_BYTES: usize = 128 << 20;
 /// Size of one arena; a larger object gets an arena of its own.
 const ARENA_BYTES: usize = 8 << 20;
 
@@ -76,7 +80,7 @@ impl Trees {
     ) -> Result<(), Box<dyn std::error::Error>> {
         let index = pack::index::File::at(index_path, hash)?;
         let pack_path = index_path.with_extension("pack");
-        let entries = Entries::read(&index, &pack_path, hash)?;
+        let entries = Entries::read(&index, &pack_path, hash, MAX_STORED_BYTES)?;
         let found = Mutex::new(Vec::new());
         let mut collector =
             Collector { held, found: &found, arenas: Vec::new(), spans: Vec::new() };
@@ -115,11 +119,14 @@ struct Entries {
 
 impl Entries {
     /// Reads the pack at `pack_path` once, front to back, through a buffered reader (a
-    /// ref-delta whose base comes later counts as neither tree nor commit).
+    /// ref-delta whose base comes later counts as neither tree nor commit), until the
+    /// entries kept hold `max_stored` bytes. A delta's base lies before it (an offset delta)
+    /// or is not kept (a later ref-delta base), so a prefix of the pack is complete.
     fn read(
         index: &pack::index::File,
         pack_path: &Path,
         hash: gix::hash::Kind,
+        max_stored: usize,
     ) -> std::io::Result<Entries> {
         let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
         let mut all: Vec<(u64, u32)> =
@@ -163,6 +170,9 @@ impl Entries {
                 Header::Blob | Header::Tag => None,
             };
             kinds.push(kind);
+            if kind.is_some() && entries.bytes.len() + entry_bytes.len() > max_stored {
+                break;
+            }
             if kind.is_some() || i == 0 {
                 let start = entries.bytes.len();
                 entries.bytes.extend_from_slice(&entry_bytes);
@@ -227,5 +237,77 @@ impl Collector<'_> {
         store.extend_from_slice(bytes);
         let span = Span { arena: arena as u32, start: start as u32, len: bytes.len() as u32, kind };
         self.spans.push((position, span));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn a_pack_read_up_to_its_bound_holds_a_complete_prefix() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = dir.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        for version in 0..30 {
+            let folder = dir.join(format!("d{}", version % 3));
+            std::fs::create_dir_all(&folder).expect("mkdir");
+            std::fs::write(folder.join(format!("f{version}")), "x").expect("write");
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-q", "-m", "edit"]);
+        }
+        git(dir, &["repack", "-adq", "--depth=50"]);
+        let repo = gix::open(dir).expect("a repository");
+        let hash = repo.object_hash();
+        let index_path =
+            packs::pack_indices(repo.objects.store_ref().path()).pop().expect("one pack");
+        let index = pack::index::File::at(&index_path, hash).expect("its index");
+        let pack_path = index_path.with_extension("pack");
+        let whole = Entries::read(&index, &pack_path, hash, usize::MAX).expect("read");
+        let bound = whole.bytes.len() / 2;
+        let part = Entries::read(&index, &pack_path, hash, bound).expect("read");
+        assert!(part.bytes.len() <= bound && part.tagged.len() < whole.tagged.len());
+        assert_eq!(part.tagged[..], whole.tagged[..part.tagged.len()]);
+        // What a bounded read holds decodes to the objects themselves.
+        let found = Mutex::new(Vec::new());
+        let held = AtomicU64::new(0);
+        let mut collector =
+            Collector { held: &held, found: &found, arenas: Vec::new(), spans: Vec::new() };
+        let keep = move |position: u32, object: &pack::cache::delta::traverse::Context<'_>| {
+            collector.keep(position, object);
+        };
+        let source = (Entries::slice, &part, part.end);
+        packs::traverse_from(&index, &pack_path, hash, part.tagged.clone(), source, keep, 2)
+            .expect("a complete prefix traverses");
+        let mut checked = 0;
+        for (arenas, spans) in found.into_inner().expect("no panic") {
+            for (position, span) in spans {
+                let at = span.start as usize;
+                let bytes = &arenas[span.arena as usize][at..at + span.len as usize];
+                let id = index.oid_at_index(position).to_owned();
+                let object = repo.find_object(id).expect("in the repository");
+                assert_eq!((object.kind, &object.data[..]), (span.kind, bytes));
+                checked += 1;
+            }
+        }
+        assert!(checked > 0);
     }
 }
