@@ -497,17 +497,23 @@ mod tests {
         }
     }
 
-    fn public_keys_in(text: &str) -> Vec<&str> {
+    /// Where `bytes` mentions Klaviyo, as a scan without decoding finds it.
+    fn mentions_in(bytes: &[u8]) -> Vec<usize> {
         let (mut keys, mut mentions) = (Vec::new(), Vec::new());
-        let bytes = text.as_bytes();
+        let no_asset = |_: &[u8], _, _| false;
         crate::detect::find_candidates_and_mentions(
             bytes,
             0,
             bytes.len(),
-            |_, _, _| false,
+            no_asset,
             &mut keys,
             &mut mentions,
         );
+        mentions
+    }
+
+    fn public_keys_in(text: &str) -> Vec<&str> {
+        let mentions = mentions_in(text.as_bytes());
         let mut ids = Vec::new();
         for_each_public_key(text.as_bytes(), 0, text.len(), &mentions, |s, e| {
             ids.push(&text[s..e])
@@ -543,16 +549,8 @@ mod tests {
     }
 
     fn public_keys_between(text: &str, from: usize, until: usize) -> Vec<usize> {
-        let (mut keys, mut mentions) = (Vec::new(), Vec::new());
         let bytes = text.as_bytes();
-        crate::detect::find_candidates_and_mentions(
-            bytes,
-            0,
-            bytes.len(),
-            |_, _, _| false,
-            &mut keys,
-            &mut mentions,
-        );
+        let mentions = mentions_in(bytes);
         let mut starts = Vec::new();
         for_each_public_key(bytes, from, until, &mentions, |s, _| starts.push(s));
         starts
