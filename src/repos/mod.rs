@@ -307,14 +307,18 @@ impl Progress {
     /// Redraws the message: bytes cloned, then each job's repository and phase.
     fn show(&self) {
         let Some(bar) = &self.bar else { return };
-        let jobs = self.jobs.lock().expect("no job panics holding the lock");
+        // Copied out, so the jobs' updates never wait on the folder sizes below.
+        let jobs: Vec<(String, Option<(PathBuf, u64)>)> = {
+            let jobs = self.jobs.lock().expect("no job panics holding the lock");
+            jobs.iter().flatten().map(|job| (job.name.clone(), job.cloning.clone())).collect()
+        };
         let mut bytes = self.cloned.load(Ordering::Relaxed);
         let mut doing = Vec::new();
-        for job in jobs.iter().flatten() {
-            let name = crate::sanitize::escape_control(&job.name);
-            match &job.cloning {
+        for (name, cloning) in jobs {
+            let name = crate::sanitize::escape_control(&name);
+            match cloning {
                 Some((dir, before)) => {
-                    bytes += dir_size(dir).saturating_sub(*before);
+                    bytes += dir_size(&dir).saturating_sub(before);
                     doing.push(format!("cloning {name}"));
                 }
                 None => doing.push(format!("scanning {name}")),
