@@ -102,21 +102,27 @@ fn slot_of(prefix: &[u8], window: &[u8]) -> Option<KeyRule> {
 /// decide. Searched in an ASCII-lowercased copy of the text rather than with
 /// `ascii_case_insensitive`: that option leaves Aho-Corasick without a prefilter, and its
 /// automaton then steps through every byte near a mention of Klaviyo, which in an SDK's
-/// own sources is nearly every byte (half the CPU of a history scan of one). Leftmost-first
-/// lets it use its SIMD searcher; no name contains another, so it finds what the standard
-/// semantics found.
-static PUBLIC_SLOT_NAMES: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+/// own sources is nearly every byte (half the CPU of a history scan of one).
+const PUBLIC_SLOT_NAMES: [&[u8]; 7] = [
+    b"company_id",
+    b"company-id",
+    b"companyid",
+    b"__klkey",
+    b"/onsite/js/",
+    b"initialize",
+    b"account",
+];
+
+/// The end of each of [`PUBLIC_SLOT_NAMES`], in the same order, from a byte rare in code:
+/// the SIMD searcher keys on a pattern's first bytes, and `com`, `ini` and `acc` start a
+/// word on nearly every line of an SDK (`com.klaviyo`, `init`, `access`). A hit counts
+/// when the whole name ends there. Leftmost-first lets Aho-Corasick use its SIMD searcher;
+/// no suffix can end inside a whole name and overlap the suffix of another, so taking the
+/// hits without overlaps finds every name (a property test holds it to the whole names).
+static PUBLIC_SLOT_ENDS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     aho_corasick::AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build([
-            "company_id",
-            "company-id",
-            "companyid",
-            "__klkey",
-            "/onsite/js/",
-            "initialize",
-            "account",
-        ])
+        .build(["y_id", "y-id", "yid", "lkey", "e/js/", "lize", "ccount"])
         .expect("built-in patterns compile")
 });
 /// How far after a slot name its value is looked for.
@@ -156,22 +162,29 @@ pub(crate) fn for_each_public_key(
     mentions.sort_unstable();
     // A name up to a reach before `from` can still lead to a value inside the range.
     let floor = from.saturating_sub(PUBLIC_VALUE_REACH + SLOT_NAME_MAX);
-    let (mut searched_to, mut last_end) = (0usize, 0usize);
+    let mut last_end = 0usize;
     let mut lower = Vec::new();
+    let mut search = |(start, end): (usize, usize)| {
+        lower.clear();
+        lower.extend(buf[start..end].iter().map(u8::to_ascii_lowercase));
+        search_slots(buf, &lower, start, from..until, &mut last_end, &mut found);
+    };
+    // The regions near each mention, joined where they meet: one search per stretch of
+    // text, however many mentions it has (an SDK names Klaviyo on every line, and a search
+    // per line cost more in setting up than in searching).
+    let mut region: Option<(usize, usize)> = None;
     for mention in mentions {
-        // Regions overlap by a name's length, so a name on a boundary is whole in one.
-        let start = mention
-            .saturating_sub(NEAR_MENTION)
-            .max(floor)
-            .max(searched_to.saturating_sub(SLOT_NAME_MAX));
+        let start = mention.saturating_sub(NEAR_MENTION).max(floor);
         let end = (mention + NEAR_MENTION).min(until);
-        if start < end {
-            lower.clear();
-            lower.extend(buf[start..end].iter().map(u8::to_ascii_lowercase));
-            search_slots(buf, &lower, start, from..until, &mut last_end, &mut found);
-            searched_to = end;
+        if start >= end {
+            continue;
+        }
+        match &mut region {
+            Some((_, region_end)) if start <= *region_end => *region_end = end.max(*region_end),
+            _ => region.replace((start, end)).into_iter().for_each(&mut search),
         }
     }
+    region.into_iter().for_each(search);
 }
 
 /// What counts as a mention of Klaviyo: the end of `klaviyo` in any case, and of the names
@@ -194,7 +207,11 @@ fn search_slots(
     last_end: &mut usize,
     found: &mut impl FnMut(usize, usize),
 ) {
-    for hit in PUBLIC_SLOT_NAMES.find_iter(lower) {
+    for hit in PUBLIC_SLOT_ENDS.find_iter(lower) {
+        let name = PUBLIC_SLOT_NAMES[hit.pattern().as_usize()];
+        if !lower[..hit.end()].ends_with(name) {
+            continue;
+        }
         let after = start + hit.end();
         let reach = (after + PUBLIC_VALUE_REACH).min(buf.len());
         let mut at = after;
@@ -621,5 +638,43 @@ mod tests {
         out.clear();
         unescape_html(b"&quot;x&#34;&#x27;&amp;&bogus;&#;", &mut out);
         assert_eq!(out, b"\"x\"'&&bogus;&#;");
+    }
+
+    /// Where each whole slot name ends in `lower`, found one name at a time.
+    fn slot_name_ends_naively(lower: &[u8]) -> Vec<usize> {
+        let mut ends: Vec<usize> = (1..=lower.len())
+            .filter(|&end| PUBLIC_SLOT_NAMES.iter().any(|name| lower[..end].ends_with(name)))
+            .collect();
+        ends.dedup();
+        ends
+    }
+
+    fn slot_name_ends(lower: &[u8]) -> Vec<usize> {
+        PUBLIC_SLOT_ENDS
+            .find_iter(lower)
+            .filter(|hit| {
+                lower[..hit.end()].ends_with(PUBLIC_SLOT_NAMES[hit.pattern().as_usize()])
+            })
+            .map(|hit| hit.end())
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Texts made of the slot names, their suffixes and the bytes around them, run
+        /// together in any order: the suffix search finds exactly the whole names.
+        #[test]
+        fn the_suffix_search_finds_every_whole_slot_name(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "company_id", "company-id", "companyid", "__klkey", "/onsite/js/",
+                    "initialize", "account", "y_id", "y-id", "yid", "lkey", "e/js/", "lize",
+                    "ccount", "compan", "normalize", "kl", "_", "/", "e", "y", "id", "a", " ",
+                ]),
+                0..24,
+            )
+        ) {
+            let lower = parts.concat().into_bytes();
+            proptest::prop_assert_eq!(slot_name_ends(&lower), slot_name_ends_naively(&lower));
+        }
     }
 }
