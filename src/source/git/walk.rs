@@ -8,6 +8,8 @@
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use gix::objs::tree::EntryRef;
 use gix::objs::Find;
@@ -70,7 +72,9 @@ pub(crate) struct History {
 /// Interns paths and blobs as the diff meets them.
 #[derive(Default)]
 struct Tables {
-    paths: HashMap<Vec<u8>, u32>,
+    /// Hashed with rustc's Fx hash: the join of the diffs hashes every path it meets, and
+    /// with the standard SipHash that was a tenth of the walk.
+    paths: rustc_hash::FxHashMap<Vec<u8>, u32>,
     blobs: gix::hashtable::HashMap<ObjectId, u32>,
 }
 
@@ -106,11 +110,11 @@ pub(crate) fn walk(
         .into_iter()
         .filter(|&index| !history.commits[index].hidden)
         .collect();
-    let diffs = diff_all(repo, threads, trees, excludes, &history.commits, &order, on_commit);
     let mut tables = Tables::default();
-    for (index, diffed) in order.into_iter().zip(diffs) {
+    let commits = std::mem::take(&mut history.commits);
+    diff_all(repo, threads, trees, excludes, &commits, &order, on_commit, &mut |index, diffed| {
         if let Some(err) = diffed.error {
-            let id = history.commits[index].id;
+            let id = commits[index].id;
             history.errors.push(ScanError::new(format!("commit {id}"), err));
         }
         for path in diffed.changed {
@@ -137,7 +141,8 @@ pub(crate) fn walk(
                 parent_blobs,
             });
         }
-    }
+    });
+    history.commits = commits;
     history
 }
 
@@ -151,7 +156,10 @@ struct Diffed {
 
 /// Diffs the commits of `order` on `threads` threads, each taking the next of a few
 /// contiguous runs of `order` (contiguous, so that consecutive diffs still share trees and
-/// delta bases in its caches); returns what each commit's diff found, in `order`.
+/// delta bases in its caches), and hands what each commit's diff found to `on_diffed`, in
+/// `order`, on the calling thread, as soon as the runs before it are done: the tables the
+/// diffs are joined into grow while the next runs are diffed.
+#[allow(clippy::too_many_arguments)] // as `walk`: what to diff, how, and the callbacks
 fn diff_all(
     repo: &gix::Repository,
     threads: usize,
@@ -160,40 +168,68 @@ fn diff_all(
     commits: &[Commit],
     order: &[usize],
     on_commit: &(dyn Fn() + Sync),
-) -> Vec<Diffed> {
+    on_diffed: &mut dyn FnMut(usize, Diffed),
+) {
     let threads = threads.clamp(1, order.len().max(1));
-    // A few runs per thread evens out runs that cost more than others.
-    let runs: Vec<&[usize]> = order.chunks(order.len().div_ceil(threads * 2).max(1)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done: Vec<std::sync::Mutex<Vec<Diffed>>> =
-        runs.iter().map(|_| std::sync::Mutex::default()).collect();
+    // Several runs per thread even out runs that cost more than others, and let the join
+    // start early.
+    let runs: Vec<&[usize]> = order.chunks(order.len().div_ceil(threads * 8).max(1)).collect();
+    let next = AtomicUsize::new(0);
+    let done: Vec<Mutex<Option<Vec<Diffed>>>> = runs.iter().map(|_| Mutex::default()).collect();
+    let ready = Condvar::new();
     let work = |repo: gix::Repository| {
         let mut differ = Differ::new(&repo, trees, excludes);
         loop {
-            let run = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let run = next.fetch_add(1, AtomicOrdering::Relaxed);
             let Some(&indices) = runs.get(run) else {
                 break;
             };
-            let diffed: Vec<Diffed> = indices
-                .iter()
-                .map(|&index| {
-                    on_commit();
-                    diff_commit(&mut differ, excludes, &commits[index], commits)
-                })
-                .collect();
-            *done[run].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = diffed;
+            // Handed over even if a diff panics, so the join never waits for it; the scope
+            // then passes the panic on.
+            let mut finished = Finished { slot: &done[run], ready: &ready, diffed: Vec::new() };
+            for &index in indices {
+                on_commit();
+                finished.diffed.push(diff_commit(&mut differ, excludes, &commits[index], commits));
+            }
         }
     };
     std::thread::scope(|scope| {
-        for _ in 1..threads {
+        for _ in 0..threads {
             let repo = repo.clone();
             scope.spawn(move || work(repo));
         }
-        work(repo.clone());
+        for (run, slot) in runs.iter().zip(&done) {
+            let mut taken = lock(slot);
+            let diffed = loop {
+                match taken.take() {
+                    Some(diffed) => break diffed,
+                    None => taken = ready.wait(taken).unwrap_or_else(PoisonError::into_inner),
+                }
+            };
+            drop(taken);
+            for (&index, diffed) in run.iter().zip(diffed) {
+                on_diffed(index, diffed);
+            }
+        }
     });
-    done.into_iter()
-        .flat_map(|run| run.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
-        .collect()
+}
+
+/// A run's diffs, handed to the join when dropped.
+struct Finished<'a> {
+    slot: &'a Mutex<Option<Vec<Diffed>>>,
+    ready: &'a Condvar,
+    diffed: Vec<Diffed>,
+}
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        *lock(self.slot) = Some(std::mem::take(&mut self.diffed));
+        self.ready.notify_all();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Diffs `commit`'s tree against its parents' (see [`Differ::diff`] and
