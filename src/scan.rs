@@ -125,7 +125,20 @@ pub(crate) struct Scratch {
     /// A file read whole: apart from `buf`, so a compressed file read whole can still be
     /// decoded through `buf`. Grows to the largest such file, at most [`CHUNK`].
     whole: Vec<u8>,
+    found: Found,
+}
+
+/// What one window's search finds, kept between windows and blobs so that a history of
+/// hundreds of thousands of small blobs does not allocate these afresh for each.
+#[derive(Default)]
+pub(crate) struct Found {
     candidates: Vec<Candidate>,
+    /// Where Klaviyo is mentioned.
+    mentions: Vec<usize>,
+    /// Public keys (start, end).
+    sightings: Vec<(usize, usize)>,
+    /// The text near the mentions, lowercased, for the slot-name search.
+    lower: Vec<u8>,
 }
 
 /// Where a source's worker puts the blobs it reads: made by the pipeline
@@ -206,7 +219,7 @@ impl<'o> Engine<'o> {
         out: &mut Collector,
     ) -> io::Result<u64> {
         if !self.opts.decode {
-            return self.stream(reader, blob, &mut scratch.buf, &mut scratch.candidates, out);
+            return self.stream(reader, blob, &mut scratch.buf, &mut scratch.found, out);
         }
         let mut leaves = Leaves { engine: self, top: blob, scratch, out, bytes: 0 };
         let disk = blob.fs_path.as_deref();
@@ -221,7 +234,7 @@ impl<'o> Engine<'o> {
         reader: &mut dyn Read,
         blob: &Blob,
         buf: &mut Vec<u8>,
-        candidates: &mut Vec<Candidate>,
+        found: &mut Found,
         out: &mut Collector,
     ) -> io::Result<u64> {
         window_sized(buf);
@@ -233,7 +246,7 @@ impl<'o> Engine<'o> {
             let eof = fill(reader, buf, &mut filled)?;
             let until = if eof { filled } else { filled - TAIL };
             let window = Window { bytes: &buf[..filled], base };
-            self.scan_window(&window, scan_from, until, &mut cursor, blob, candidates, out);
+            self.scan_window(&window, scan_from, until, &mut cursor, blob, found, out);
             if eof {
                 return Ok(base + filled as u64);
             }
@@ -303,7 +316,7 @@ impl<'o> Engine<'o> {
             let until = if eof { end } else { end - TAIL as u64 };
             let window = Window { bytes: &map, base };
             let (from, to) = ((scan_from - base) as usize, (until - base) as usize);
-            self.scan_window(&window, from, to, &mut cursor, blob, &mut scratch.candidates, out);
+            self.scan_window(&window, from, to, &mut cursor, blob, &mut scratch.found, out);
             let cut_short = MapWindow::take_cut_short();
             if eof || cut_short {
                 return Ok(Some(Mapped { cut_short }));
@@ -350,7 +363,7 @@ impl<'o> Engine<'o> {
         }
         let window = Window { bytes, base: 0 };
         let mut cursor = LineCursor::default();
-        self.scan_window(&window, 0, bytes.len(), &mut cursor, blob, &mut scratch.candidates, out);
+        self.scan_window(&window, 0, bytes.len(), &mut cursor, blob, &mut scratch.found, out);
     }
 
     #[allow(clippy::too_many_arguments)] // the window's state travels together; a struct would only rename it
@@ -361,10 +374,13 @@ impl<'o> Engine<'o> {
         until: usize,
         cursor: &mut LineCursor,
         blob: &Blob,
-        candidates: &mut Vec<Candidate>,
+        found: &mut Found,
         out: &mut Collector,
     ) {
+        let Found { candidates, mentions, sightings, lower } = found;
         candidates.clear();
+        mentions.clear();
+        sightings.clear();
         // Asked only at a hit: most windows have none, and then the path is never parsed.
         let traits = std::cell::OnceCell::new();
         let served = |buf: &[u8], start, end| {
@@ -373,7 +389,6 @@ impl<'o> Engine<'o> {
         };
         // With decoding on, plain keys (and mentions of Klaviyo, where public keys are
         // looked for) come from the decoders' single prefilter pass.
-        let mut mentions = Vec::new();
         if self.opts.decode {
             let mut stops = Vec::new();
             let limits = &self.opts.limits;
@@ -385,31 +400,23 @@ impl<'o> Engine<'o> {
                 &served,
                 candidates,
                 &mut stops,
-                &mut mentions,
+                mentions,
             );
             for stop in stops {
                 out.error(blob.display.clone(), stop);
             }
         } else {
             let bytes = window.bytes;
-            detect::find_candidates_and_mentions(
-                bytes,
-                from,
-                until,
-                served,
-                candidates,
-                &mut mentions,
-            );
+            detect::find_candidates_and_mentions(bytes, from, until, served, candidates, mentions);
         }
         self.opts.custom_rules.find_candidates(window.bytes, from, until, candidates);
         candidates.sort_by_key(|c| c.start);
-        let mut sightings = Vec::new();
         let bytes = window.bytes;
-        detect::classify::for_each_public_key(bytes, from, until, &mentions, |start, end| {
+        detect::classify::for_each_public_key(bytes, from, until, mentions, lower, |start, end| {
             sightings.push((start, end));
         });
         // The cursor only moves forward: keys and public keys are recorded in one order.
-        let mut sightings = sightings.into_iter().peekable();
+        let mut sightings = sightings.drain(..).peekable();
         for candidate in candidates.drain(..) {
             while let Some((start, end)) = sightings.next_if(|(start, _)| *start < candidate.start)
             {
@@ -542,8 +549,8 @@ impl decode::Visitor for Leaves<'_, '_> {
     fn leaf(&mut self, reader: &mut dyn Read, view: &View) -> io::Result<()> {
         let blob = view_blob(self.top, view);
         let scratch = &mut *self.scratch;
-        let (buf, candidates) = (&mut scratch.buf, &mut scratch.candidates);
-        self.bytes += self.engine.stream(reader, &blob, buf, candidates, self.out)?;
+        let (buf, found) = (&mut scratch.buf, &mut scratch.found);
+        self.bytes += self.engine.stream(reader, &blob, buf, found, self.out)?;
         Ok(())
     }
 
@@ -613,8 +620,8 @@ mod tests {
         let mut out = Collector::default();
         let mut scratch = Scratch::default();
         let mut reader = text;
-        let (buf, candidates) = (&mut scratch.buf, &mut scratch.candidates);
-        engine.stream(&mut reader, &blob, buf, candidates, &mut out).unwrap();
+        let (buf, found) = (&mut scratch.buf, &mut scratch.found);
+        engine.stream(&mut reader, &blob, buf, found, &mut out).unwrap();
         out
     }
 

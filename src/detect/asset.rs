@@ -47,7 +47,7 @@ const SERVED_EXTENSIONS: &[&str] = &[
 const SERVED_DOUBLE_EXTENSIONS: &[&str] = &[".blade.php"];
 
 /// The file an Android module declares itself with.
-const ANDROID_MANIFEST: &str = "AndroidManifest.xml";
+pub(crate) const ANDROID_MANIFEST: &str = "AndroidManifest.xml";
 
 /// App packages whose members are shipped to devices.
 const APP_PACKAGES: &[&str] = &[".apk!", ".ipa!", ".aab!"];

@@ -146,34 +146,34 @@ const NEAR_MENTION: usize = 512;
 /// ID. A mention in the next or previous window (4 MiB apart) is not seen from this one.
 ///
 /// `mentions`: where `buf` holds one of [`MENTIONS`], as the decoders' prefilter pass or
-/// [`crate::detect::find_candidates_and_mentions`] found them; in any order.
+/// [`crate::detect::find_candidates_and_mentions`] found them; in any order (they are
+/// sorted here). `lower`: a buffer to reuse.
 pub(crate) fn for_each_public_key(
     buf: &[u8],
     from: usize,
     until: usize,
-    mentions: &[usize],
+    mentions: &mut [usize],
+    lower: &mut Vec<u8>,
     mut found: impl FnMut(usize, usize),
 ) {
     let until = until.min(buf.len());
     if from >= until || mentions.is_empty() {
         return;
     }
-    let mut mentions = mentions.to_vec();
     mentions.sort_unstable();
     // A name up to a reach before `from` can still lead to a value inside the range.
     let floor = from.saturating_sub(PUBLIC_VALUE_REACH + SLOT_NAME_MAX);
     let mut last_end = 0usize;
-    let mut lower = Vec::new();
     let mut search = |(start, end): (usize, usize)| {
         lower.clear();
         lower.extend(buf[start..end].iter().map(u8::to_ascii_lowercase));
-        search_slots(buf, &lower, start, from..until, &mut last_end, &mut found);
+        search_slots(buf, lower, start, from..until, &mut last_end, &mut found);
     };
     // The regions near each mention, joined where they meet: one search per stretch of
     // text, however many mentions it has (an SDK names Klaviyo on every line, and a search
     // per line cost more in setting up than in searching).
     let mut region: Option<(usize, usize)> = None;
-    for mention in mentions {
+    for &mut mention in mentions {
         let start = mention.saturating_sub(NEAR_MENTION).max(floor);
         let end = (mention + NEAR_MENTION).min(until);
         if start >= end {
@@ -530,9 +530,10 @@ mod tests {
     }
 
     fn public_keys_in(text: &str) -> Vec<&str> {
-        let mentions = mentions_in(text.as_bytes());
+        let mut mentions = mentions_in(text.as_bytes());
         let mut ids = Vec::new();
-        for_each_public_key(text.as_bytes(), 0, text.len(), &mentions, |s, e| {
+        let mut lower = Vec::new();
+        for_each_public_key(text.as_bytes(), 0, text.len(), &mut mentions, &mut lower, |s, e| {
             ids.push(&text[s..e])
         });
         ids
@@ -567,9 +568,12 @@ mod tests {
 
     fn public_keys_between(text: &str, from: usize, until: usize) -> Vec<usize> {
         let bytes = text.as_bytes();
-        let mentions = mentions_in(bytes);
+        let mut mentions = mentions_in(bytes);
         let mut starts = Vec::new();
-        for_each_public_key(bytes, from, until, &mentions, |s, _| starts.push(s));
+        let mut lower = Vec::new();
+        for_each_public_key(bytes, from, until, &mut mentions, &mut lower, |s, _| {
+            starts.push(s)
+        });
         starts
     }
 

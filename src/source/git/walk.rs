@@ -276,8 +276,14 @@ fn made_android(
     let mut more = Vec::new();
     let mut known: HashSet<Vec<u8>> = HashSet::new();
     for (path, _, parent_blobs) in found {
+        // Every blob a commit brings passes here: its name is checked before its path is
+        // made into text.
+        let added = parent_blobs.iter().all(Option::is_none);
+        if !added || !path.ends_with(asset::ANDROID_MANIFEST.as_bytes()) {
+            continue;
+        }
         let path = super::path_text(path);
-        if !asset::is_android_manifest(&path) || parent_blobs.iter().any(Option::is_some) {
+        if !asset::is_android_manifest(&path) {
             continue;
         }
         let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
