@@ -54,9 +54,15 @@ pub(crate) fn scan(
         // their own order, and a blob can only be scanned once its path is known.
         // Over the whole history the walk reads most trees of the packs, each twice: they
         // are decoded once, up front, and dropped before the blobs are.
+        // Over the whole history nearly every blob of the packs is wanted: the delta tree
+        // of each pack's other entries (a serial read of every entry header) is built
+        // beside the decoding of its trees and the walk.
+        let mut preparing = Vec::new();
         let trees = if git.branch.is_none() && git.range.is_none() {
             let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
-            Trees::from_packs(objects_dir, hash, threads)
+            Trees::from_packs(objects_dir, hash, threads, &mut |index_path, others| {
+                preparing.push(scope.spawn(move || packs::prepare(index_path, hash, others)));
+            })
         } else {
             Trees::default()
         };
@@ -81,7 +87,12 @@ pub(crate) fn scan(
         );
         drop(walker);
         drop(trees);
-        let scanned = scan_blobs(repo, engine, &history, first_paths, threads, &counters);
+        // A pack whose tree could not be built is left to the per-object path.
+        let prepared = (!preparing.is_empty()).then(|| {
+            preparing.into_iter().filter_map(|handle| handle.join().ok().flatten()).collect()
+        });
+        let scanned =
+            scan_blobs(repo, engine, &history, first_paths, threads, &counters, prepared);
         done.store(true, Ordering::Relaxed);
         (history, scanned)
     });
@@ -108,6 +119,7 @@ fn scan_blobs(
     mut first_paths: Vec<u32>,
     threads: usize,
     counters: &Counters,
+    prepared: Option<Vec<packs::Prepared>>,
 ) -> Scanned {
     first_paths.resize(history.blobs.len(), u32::MAX);
     let sent = |blob: usize| history.sent.get(blob).copied().unwrap_or(false);
@@ -121,7 +133,8 @@ fn scan_blobs(
         claimed: (0..history.blobs.len()).map(|blob| AtomicBool::new(!sent(blob))).collect(),
     };
     let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
-    let mut scanned = packs::scan(objects_dir, hash, engine, &wanted, threads, counters);
+    let mut scanned =
+        packs::scan(objects_dir, hash, engine, &wanted, threads, counters, prepared);
     let left: Vec<Job> = (0..history.blobs.len())
         .filter(|&blob| !wanted.claimed[blob].load(Ordering::Relaxed))
         .map(|blob| {

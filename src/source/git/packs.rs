@@ -39,7 +39,8 @@ pub(crate) struct Wanted<'h> {
 }
 
 /// Scans every wanted blob found in the packs of `objects_dir` and its alternates; the
-/// scanned ones are marked in `wanted.claimed`.
+/// scanned ones are marked in `wanted.claimed`. `prepared`: the packs' delta trees, built
+/// by [`prepare`] while the walk ran; without them each pack's tree is built here.
 pub(crate) fn scan(
     objects_dir: &Path,
     hash: gix::hash::Kind,
@@ -47,17 +48,82 @@ pub(crate) fn scan(
     wanted: &Wanted<'_>,
     threads: usize,
     counters: &Counters,
+    prepared: Option<Vec<Prepared>>,
 ) -> Scanned {
     let results = Mutex::new(Scanned::default());
-    for index_path in pack_indices(objects_dir) {
-        if wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed)) {
-            break;
+    let shared = Shared { engine, wanted, counters, results: &results };
+    let all_claimed = || wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed));
+    match prepared {
+        Some(packs) => {
+            for pack in packs {
+                if all_claimed() {
+                    break;
+                }
+                // A pack that cannot be traversed leaves its blobs to the per-object path.
+                let _ = scan_prepared(pack, hash, &shared, threads);
+            }
         }
-        let shared = Shared { engine, wanted, counters, results: &results };
-        // A pack that cannot be traversed leaves its blobs to the per-object path.
-        let _ = scan_pack(&index_path, hash, &shared, threads);
+        None => {
+            for index_path in pack_indices(objects_dir) {
+                if all_claimed() {
+                    break;
+                }
+                let _ = scan_pack(&index_path, hash, &shared, threads);
+            }
+        }
     }
     results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A pack's delta tree over all its entries, each tagged with its index position, built
+/// before anyone knows which blobs are wanted: reading the pack's entry headers for it is
+/// serial, and a whole-history scan runs it beside the walk instead of after it.
+pub(crate) struct Prepared {
+    index_path: PathBuf,
+    index: pack::index::File,
+    tree: pack::cache::delta::Tree<(u64, u32)>,
+}
+
+/// The delta tree of the pack indexed at `index_path`, over `entries` (offset, index
+/// position; it must hold the pack's first entry and the base of each delta among them),
+/// or over all of the pack's entries if `entries` is `None` or does not make a tree (a
+/// delta across kinds). `None` when the pack cannot be read.
+pub(crate) fn prepare(
+    index_path: PathBuf,
+    hash: gix::hash::Kind,
+    entries: Option<Vec<(u64, u32)>>,
+) -> Option<Prepared> {
+    let index = pack::index::File::at(&index_path, hash).ok()?;
+    let pack_path = index_path.with_extension("pack");
+    let all = || index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
+    let tree = entries
+        .and_then(|entries| delta_tree(&index, &pack_path, hash, entries).ok())
+        .or_else(|| delta_tree(&index, &pack_path, hash, all()).ok())?;
+    Some(Prepared { index_path, index, tree })
+}
+
+fn scan_prepared(
+    pack: Prepared,
+    hash: gix::hash::Kind,
+    shared: &Shared<'_>,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let Prepared { index_path, index, tree } = pack;
+    let blob_at: Vec<u32> = (0..index.num_objects())
+        .map(|i| shared.wanted.ids.get(index.oid_at_index(i)).copied().unwrap_or(UNWANTED))
+        .collect();
+    let wanted = blob_at.iter().filter(|&&blob| blob != UNWANTED).count();
+    if !worth_traversing(wanted, blob_at.len()) {
+        return Ok(());
+    }
+    let mut inspector = Inspector { shared, local: Scanned::default() };
+    let inspect = move |position: u32, object: &pack::cache::delta::traverse::Context<'_>| {
+        let blob = blob_at.get(position as usize).copied().unwrap_or(UNWANTED);
+        inspector.inspect(blob, object);
+    };
+    let data = pack::data::File::at(&index_path.with_extension("pack"), hash)?;
+    let end = data.pack_end() as u64;
+    traverse_tree(tree, hash, (from_map, &data, end), inspect, threads)
 }
 
 /// The `.idx` files of the object directory and of every alternate, in a stable order.
@@ -148,15 +214,27 @@ pub(super) fn traverse_from<R: Send + Sync>(
     index: &pack::index::File,
     pack_path: &Path,
     hash: gix::hash::Kind,
-    mut entries: Vec<(u64, u32)>,
+    entries: Vec<(u64, u32)>,
     source: (
         impl for<'r> Fn(std::ops::Range<u64>, &'r R) -> Option<&'r [u8]> + Send + Clone,
         &R,
         u64,
     ),
-    mut inspect: impl FnMut(u32, &pack::cache::delta::traverse::Context<'_>) + Clone + Send,
+    inspect: impl FnMut(u32, &pack::cache::delta::traverse::Context<'_>) + Clone + Send,
     threads: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let tree = delta_tree(index, pack_path, hash, entries)?;
+    traverse_tree(tree, hash, source, inspect, threads)
+}
+
+/// The delta tree of the `entries` (offset, tag) of the pack at `pack_path`: which entry is
+/// the base of which. Reads the entries' headers, front to back.
+fn delta_tree(
+    index: &pack::index::File,
+    pack_path: &Path,
+    hash: gix::hash::Kind,
+    mut entries: Vec<(u64, u32)>,
+) -> Result<pack::cache::delta::Tree<(u64, u32)>, Box<dyn std::error::Error>> {
     entries.sort_unstable_by_key(|&(offset, _)| offset);
     let interrupt = AtomicBool::new(false);
     let tree = pack::cache::delta::Tree::from_offsets_in_pack(
@@ -168,6 +246,24 @@ pub(super) fn traverse_from<R: Send + Sync>(
         &interrupt,
         hash,
     )?;
+    Ok(tree)
+}
+
+/// Decodes every entry of `tree`, bases before deltas, over `threads` threads, handing
+/// each object to a clone of `inspect` with its entry's tag; the entries' bytes come from
+/// `source` (see [`traverse_from`]).
+fn traverse_tree<R: Send + Sync>(
+    tree: pack::cache::delta::Tree<(u64, u32)>,
+    hash: gix::hash::Kind,
+    source: (
+        impl for<'r> Fn(std::ops::Range<u64>, &'r R) -> Option<&'r [u8]> + Send + Clone,
+        &R,
+        u64,
+    ),
+    mut inspect: impl FnMut(u32, &pack::cache::delta::traverse::Context<'_>) + Clone + Send,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let interrupt = AtomicBool::new(false);
     let inspect = move |&mut (_, tag): &mut (u64, u32),
                         _: &dyn gix::progress::Progress,
                         object: pack::cache::delta::traverse::Context<'_>| {
@@ -300,30 +396,41 @@ mod tests {
                 first_paths[b as usize] = p;
             },
         );
-        // The walk also interns the blobs parents held; only the first 12 were sent.
-        let ids = history.blobs.iter().enumerate().map(|(i, id)| (*id, i as u32)).collect();
-        let wanted = Wanted {
-            ids,
-            paths: &first_paths,
-            path_texts: &history.paths,
-            claimed: history.blobs.iter().map(|_| AtomicBool::new(false)).collect(),
-        };
-        let opts = Options::default();
-        let counters = Counters::default();
-        let scanned = scan(
-            repo.objects_dir(),
-            local.object_hash(),
-            &Engine::new(&opts),
-            &wanted,
-            2,
-            &counters,
-        );
-
         assert_eq!(history.blobs.len(), 12);
-        assert!(wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed)), "all read from the pack");
-        assert_eq!(scanned.out.files_scanned, 12);
-        assert!(scanned.out.errors.is_empty(), "{:?}", scanned.out.errors);
-        assert_eq!(scanned.flagged.len(), 7, "versions 5 to 11 hold the key");
-        assert!(scanned.flagged.iter().all(|(_, _, findings)| findings.len() == 1));
+        let opts = Options::default();
+        // With each pack's delta tree built here, and built beforehand (`prepare`).
+        let hash = local.object_hash();
+        let built = pack_indices(repo.objects_dir())
+            .into_iter()
+            .filter_map(|index_path| prepare(index_path, hash, None))
+            .collect();
+        for prepared in [None, Some(built)] {
+            let built_before = prepared.is_some();
+            // The walk also interns the blobs parents held; only the first 12 were sent.
+            let ids = history.blobs.iter().enumerate().map(|(i, id)| (*id, i as u32)).collect();
+            let wanted = Wanted {
+                ids,
+                paths: &first_paths,
+                path_texts: &history.paths,
+                claimed: history.blobs.iter().map(|_| AtomicBool::new(false)).collect(),
+            };
+            let counters = Counters::default();
+            let scanned = scan(
+                repo.objects_dir(),
+                local.object_hash(),
+                &Engine::new(&opts),
+                &wanted,
+                2,
+                &counters,
+                prepared,
+            );
+
+            let claimed = wanted.claimed.iter().all(|c| c.load(Ordering::Relaxed));
+            assert!(claimed, "all read from the pack (tree built before: {built_before})");
+            assert_eq!(scanned.out.files_scanned, 12);
+            assert!(scanned.out.errors.is_empty(), "{:?}", scanned.out.errors);
+            assert_eq!(scanned.flagged.len(), 7, "versions 5 to 11 hold the key");
+            assert!(scanned.flagged.iter().all(|(_, _, findings)| findings.len() == 1));
+        }
     }
 }

@@ -17,7 +17,7 @@
 //! nothing here reports an error.
 
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -60,13 +60,31 @@ impl Trees {
     }
 
     /// Every tree and commit of the packs of `objects_dir` and its alternates, decoded on
-    /// `threads` threads, up to [`MAX_BYTES`].
-    pub(crate) fn from_packs(objects_dir: &Path, hash: gix::hash::Kind, threads: usize) -> Trees {
+    /// `threads` threads, up to [`MAX_BYTES`]. `others(index_path, entries)` is called for
+    /// each pack, in [`packs::pack_indices`] order, as soon as its entry headers are read
+    /// and before its trees are decoded, with the (offset, index position) of its entries
+    /// that are neither trees nor commits (blobs, tags, deltas on them, the pack's first
+    /// entry, and any entry whose kind was not learnt), or `None` when the pack could not
+    /// be read.
+    pub(crate) fn from_packs(
+        objects_dir: &Path,
+        hash: gix::hash::Kind,
+        threads: usize,
+        others: &mut dyn FnMut(PathBuf, Option<Vec<(u64, u32)>>),
+    ) -> Trees {
         let mut trees = Trees::default();
         let held = AtomicU64::new(0);
         for index_path in packs::pack_indices(objects_dir) {
+            let mut told = false;
+            let mut tell = |rest: Option<Vec<(u64, u32)>>| {
+                told = true;
+                others(index_path.clone(), rest);
+            };
             // A pack that cannot be read leaves its objects to the object database.
-            let _ = trees.add_pack(&index_path, hash, threads, &held);
+            let _ = trees.add_pack(&index_path, hash, threads, &held, &mut tell);
+            if !told {
+                others(index_path, None);
+            }
         }
         trees
     }
@@ -77,10 +95,12 @@ impl Trees {
         hash: gix::hash::Kind,
         threads: usize,
         held: &AtomicU64,
+        others: &mut dyn FnMut(Option<Vec<(u64, u32)>>),
     ) -> Result<(), Box<dyn std::error::Error>> {
         let index = pack::index::File::at(index_path, hash)?;
         let pack_path = index_path.with_extension("pack");
-        let entries = Entries::read(&index, &pack_path, hash, MAX_STORED_BYTES)?;
+        let mut entries = Entries::read(&index, &pack_path, hash, MAX_STORED_BYTES)?;
+        others(Some(std::mem::take(&mut entries.others)));
         let found = Mutex::new(Vec::new());
         let mut collector =
             Collector { held, found: &found, arenas: Vec::new(), spans: Vec::new() };
@@ -115,6 +135,9 @@ struct Entries {
     bytes: Vec<u8>,
     /// Where the pack's entries end.
     end: u64,
+    /// (offset, index position) of the entries that are not known to be a tree or a
+    /// commit, and of the pack's first entry: what a traversal of the blobs needs.
+    others: Vec<(u64, u32)>,
 }
 
 impl Entries {
@@ -137,7 +160,11 @@ impl Entries {
             file.metadata()?.len().checked_sub(hash.len_in_bytes() as u64).ok_or_else(invalid)?;
         let mut reader = BufReader::with_capacity(256 << 10, file);
         let mut kinds: Vec<Option<Kind>> = Vec::with_capacity(all.len());
-        let mut entries = Entries { tagged: Vec::new(), spans: Vec::new(), bytes: Vec::new(), end };
+        let mut entries =
+            Entries { tagged: Vec::new(), spans: Vec::new(), bytes: Vec::new(), end, others: vec![] };
+        // Bases, later in the pack, of ref-deltas whose kind was not known: wanted among the
+        // others whatever their kind, so the deltas on them can be resolved.
+        let mut later_bases = std::collections::HashSet::new();
         let mut at = 0u64;
         let mut entry_bytes = Vec::new();
         for (i, &(offset, position)) in all.iter().enumerate() {
@@ -165,13 +192,22 @@ impl Entries {
                     offset.checked_sub(base_distance).and_then(kind_at)
                 }
                 Header::RefDelta { base_id } => {
-                    index.lookup(base_id).map(|i| index.pack_offset_at_index(i)).and_then(kind_at)
+                    let base = index.lookup(base_id).map(|i| index.pack_offset_at_index(i));
+                    if base.is_some_and(|base| base > offset) {
+                        later_bases.extend(base);
+                    }
+                    base.and_then(kind_at)
                 }
                 Header::Blob | Header::Tag => None,
             };
             kinds.push(kind);
             if kind.is_some() && entries.bytes.len() + entry_bytes.len() > max_stored {
+                // What follows is not known: all of it is the others'.
+                entries.others.extend_from_slice(&all[i..]);
                 break;
+            }
+            if kind.is_none() || i == 0 || later_bases.contains(&offset) {
+                entries.others.push((offset, position));
             }
             if kind.is_some() || i == 0 {
                 let start = entries.bytes.len();
@@ -286,6 +322,22 @@ mod tests {
         let part = Entries::read(&index, &pack_path, hash, bound).expect("read");
         assert!(part.bytes.len() <= bound && part.tagged.len() < whole.tagged.len());
         assert_eq!(part.tagged[..], whole.tagged[..part.tagged.len()]);
+        // Every entry is held or left to the blobs' traversal, and only blobs are left
+        // there when the whole pack was read (and the first entry, which it starts from).
+        for read in [&whole, &part] {
+            let mut seen: Vec<u32> =
+                read.tagged.iter().chain(&read.others).map(|&(_, position)| position).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len() as u32, index.num_objects());
+        }
+        let first = whole.others[0];
+        assert_eq!(first.0, 12, "the first entry, after the pack header");
+        for &(_, position) in &whole.others[1..] {
+            let id = index.oid_at_index(position).to_owned();
+            let kind = repo.find_header(id).expect("in the repository").kind();
+            assert_eq!(kind, Kind::Blob);
+        }
         // What a bounded read holds decodes to the objects themselves.
         let found = Mutex::new(Vec::new());
         let held = AtomicU64::new(0);
