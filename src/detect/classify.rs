@@ -571,9 +571,7 @@ mod tests {
         let mut mentions = mentions_in(bytes);
         let mut starts = Vec::new();
         let mut lower = Vec::new();
-        for_each_public_key(bytes, from, until, &mut mentions, &mut lower, |s, _| {
-            starts.push(s)
-        });
+        for_each_public_key(bytes, from, until, &mut mentions, &mut lower, |s, _| starts.push(s));
         starts
     }
 
@@ -656,9 +654,7 @@ mod tests {
     fn slot_name_ends(lower: &[u8]) -> Vec<usize> {
         PUBLIC_SLOT_ENDS
             .find_iter(lower)
-            .filter(|hit| {
-                lower[..hit.end()].ends_with(PUBLIC_SLOT_NAMES[hit.pattern().as_usize()])
-            })
+            .filter(|hit| lower[..hit.end()].ends_with(PUBLIC_SLOT_NAMES[hit.pattern().as_usize()]))
             .map(|hit| hit.end())
             .collect()
     }

@@ -91,8 +91,7 @@ pub(crate) fn scan(
         let prepared = (!preparing.is_empty()).then(|| {
             preparing.into_iter().filter_map(|handle| handle.join().ok().flatten()).collect()
         });
-        let scanned =
-            scan_blobs(repo, engine, &history, first_paths, threads, &counters, prepared);
+        let scanned = scan_blobs(repo, engine, &history, first_paths, threads, &counters, prepared);
         done.store(true, Ordering::Relaxed);
         (history, scanned)
     });
@@ -133,8 +132,7 @@ fn scan_blobs(
         claimed: (0..history.blobs.len()).map(|blob| AtomicBool::new(!sent(blob))).collect(),
     };
     let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
-    let mut scanned =
-        packs::scan(objects_dir, hash, engine, &wanted, threads, counters, prepared);
+    let mut scanned = packs::scan(objects_dir, hash, engine, &wanted, threads, counters, prepared);
     let left: Vec<Job> = (0..history.blobs.len())
         .filter(|&blob| !wanted.claimed[blob].load(Ordering::Relaxed))
         .map(|blob| {

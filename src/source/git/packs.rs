@@ -121,7 +121,7 @@ fn scan_prepared(
         let blob = blob_at.get(position as usize).copied().unwrap_or(UNWANTED);
         inspector.inspect(blob, object);
     };
-    let data = pack::data::File::at(&index_path.with_extension("pack"), hash)?;
+    let data = pack::data::File::at(index_path.with_extension("pack"), hash)?;
     let end = data.pack_end() as u64;
     traverse_tree(tree, hash, (from_map, &data, end), inspect, threads)
 }

@@ -32,6 +32,9 @@ const MAX_BYTES: u64 = 128 << 20;
 /// Stored (compressed) bytes of a pack's tree and commit entries read at most: past that,
 /// the rest of the pack's trees are left to the object database.
 const MAX_STORED_BYTES: usize = 128 << 20;
+/// A pack entry: its offset and its position in the pack's index.
+type Entry = (u64, u32);
+
 /// Size of one arena; a larger object gets an arena of its own.
 const ARENA_BYTES: usize = 8 << 20;
 
@@ -70,13 +73,13 @@ impl Trees {
         objects_dir: &Path,
         hash: gix::hash::Kind,
         threads: usize,
-        others: &mut dyn FnMut(PathBuf, Option<Vec<(u64, u32)>>),
+        others: &mut dyn FnMut(PathBuf, Option<Vec<Entry>>),
     ) -> Trees {
         let mut trees = Trees::default();
         let held = AtomicU64::new(0);
         for index_path in packs::pack_indices(objects_dir) {
             let mut told = false;
-            let mut tell = |rest: Option<Vec<(u64, u32)>>| {
+            let mut tell = |rest: Option<Vec<Entry>>| {
                 told = true;
                 others(index_path.clone(), rest);
             };
@@ -95,7 +98,7 @@ impl Trees {
         hash: gix::hash::Kind,
         threads: usize,
         held: &AtomicU64,
-        others: &mut dyn FnMut(Option<Vec<(u64, u32)>>),
+        others: &mut dyn FnMut(Option<Vec<Entry>>),
     ) -> Result<(), Box<dyn std::error::Error>> {
         let index = pack::index::File::at(index_path, hash)?;
         let pack_path = index_path.with_extension("pack");
@@ -129,7 +132,7 @@ struct Entries {
     /// (offset, index position), in offset order. The pack's first entry is always among
     /// them: gitoxide's delta tree reads the first entry it is given from the start of the
     /// pack.
-    tagged: Vec<(u64, u32)>,
+    tagged: Vec<Entry>,
     /// Per entry of `tagged`: where its stored bytes are in `bytes`.
     spans: Vec<std::ops::Range<usize>>,
     bytes: Vec<u8>,
@@ -137,7 +140,7 @@ struct Entries {
     end: u64,
     /// (offset, index position) of the entries that are not known to be a tree or a
     /// commit, and of the pack's first entry: what a traversal of the blobs needs.
-    others: Vec<(u64, u32)>,
+    others: Vec<Entry>,
 }
 
 impl Entries {
@@ -152,7 +155,7 @@ impl Entries {
         max_stored: usize,
     ) -> std::io::Result<Entries> {
         let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
-        let mut all: Vec<(u64, u32)> =
+        let mut all: Vec<Entry> =
             index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
         all.sort_unstable_by_key(|&(offset, _)| offset);
         let file = std::fs::File::open(pack_path)?;
@@ -160,8 +163,13 @@ impl Entries {
             file.metadata()?.len().checked_sub(hash.len_in_bytes() as u64).ok_or_else(invalid)?;
         let mut reader = BufReader::with_capacity(256 << 10, file);
         let mut kinds: Vec<Option<Kind>> = Vec::with_capacity(all.len());
-        let mut entries =
-            Entries { tagged: Vec::new(), spans: Vec::new(), bytes: Vec::new(), end, others: vec![] };
+        let mut entries = Entries {
+            tagged: Vec::new(),
+            spans: Vec::new(),
+            bytes: Vec::new(),
+            end,
+            others: vec![],
+        };
         // Bases, later in the pack, of ref-deltas whose kind was not known: wanted among the
         // others whatever their kind, so the deltas on them can be resolved.
         let mut later_bases = std::collections::HashSet::new();
