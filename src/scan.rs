@@ -328,11 +328,18 @@ impl<'o> Engine<'o> {
         }
     }
 
-    /// Scans a blob that is already in memory (git objects, decoded views).
-    pub(crate) fn scan_bytes(&self, bytes: &[u8], blob: &Blob, out: &mut Collector) {
+    /// Scans a blob that is already in memory (git objects, decoded views) through a
+    /// worker's buffers: a history hands a worker hundreds of thousands of small blobs,
+    /// each of which would grow buffers of its own afresh.
+    pub(crate) fn scan_bytes(
+        &self,
+        bytes: &[u8],
+        blob: &Blob,
+        scratch: &mut Scratch,
+        out: &mut Collector,
+    ) {
         let before = out.findings.len();
-        // A compressed file or an archive in history is rare: it pays for its buffers.
-        self.scan_in_memory(bytes, blob, &mut Scratch::default(), out);
+        self.scan_in_memory(bytes, blob, scratch, out);
         self.place_in_map(bytes, blob, before, out);
     }
 

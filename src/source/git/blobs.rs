@@ -10,7 +10,7 @@ use gix::objs::Find;
 use gix::ObjectId;
 
 use crate::finding::Finding;
-use crate::scan::{Collector, Engine};
+use crate::scan::{Blob, Collector, Engine, Scratch};
 
 /// A blob to scan, under the first path it was met at.
 pub(crate) struct Job {
@@ -91,12 +91,13 @@ fn worker(
     let handle = handle(repo);
     let mut scanned = Scanned::default();
     let mut buf = Vec::new();
+    let mut reuse = Reuse::default();
     for job in jobs {
         // Which keys a blob holds does not depend on its tree: the rules of a flagged blob
         // whose rule may (Kotlin, Java) are decided again, per tree, when attributed.
         scanned.scan(job.blob, job.path, &job.path_text, counters, |out| {
             let bytes = read_blob(&handle, &job.id, &job.path_text, &mut buf, out)?;
-            scan_blob(engine, bytes, &job.path_text, None, out)
+            scan_blob(engine, bytes, &job.path_text, None, &mut reuse, out)
         });
     }
     scanned
@@ -132,6 +133,18 @@ impl Scanned {
     }
 }
 
+/// A scanner's buffers and blob description, kept from blob to blob.
+pub(crate) struct Reuse {
+    scratch: Scratch,
+    blob: Blob,
+}
+
+impl Default for Reuse {
+    fn default() -> Self {
+        Reuse { scratch: Scratch::default(), blob: super::blob_at("", None) }
+    }
+}
+
 /// Reads blob `id` and scans it as the file at `path` (in a module with an
 /// `AndroidManifest.xml` or not, when known); its findings go to `out`. Returns the blob's
 /// size, or `None` when it could not be read (then `out` has the error).
@@ -145,7 +158,7 @@ pub(crate) fn scan_one(
     out: &mut Collector,
 ) -> Option<u64> {
     let bytes = read_blob(handle, id, path, buf, out)?;
-    scan_blob(engine, bytes, path, android_module, out)
+    scan_blob(engine, bytes, path, android_module, &mut Reuse::default(), out)
 }
 
 /// Reads blob `id` (met at `path`) into `buf`; `None` when it cannot be read as a blob,
@@ -182,6 +195,7 @@ pub(crate) fn scan_blob(
     bytes: &[u8],
     path: &str,
     android_module: Option<bool>,
+    reuse: &mut Reuse,
     out: &mut Collector,
 ) -> Option<u64> {
     let size = bytes.len() as u64;
@@ -189,7 +203,8 @@ pub(crate) fn scan_blob(
         out.error(path, format!("skipped: {size} bytes is over --max-file-size ({max} bytes)"));
         return None;
     }
-    engine.scan_bytes(bytes, &super::blob_at(path, android_module), out);
+    super::reuse_blob_at(&mut reuse.blob, path, android_module);
+    engine.scan_bytes(bytes, &reuse.blob, &mut reuse.scratch, out);
     out.files_scanned += 1;
     out.bytes_scanned += size;
     Some(size)

@@ -97,6 +97,16 @@ pub(crate) fn blob_at(path: &str, android_module: Option<bool>) -> Blob {
     }
 }
 
+/// Makes `blob` (made by [`blob_at`]) the description of the blob at `path`, reusing its
+/// strings.
+pub(crate) fn reuse_blob_at(blob: &mut Blob, path: &str, android_module: Option<bool>) {
+    for text in [&mut blob.display, &mut blob.root_relative, &mut blob.traits_path] {
+        text.clear();
+        text.push_str(path);
+    }
+    blob.manifests = Manifests::Known(android_module.unwrap_or(false));
+}
+
 /// Whether a folder above `path` in `tree` (a commit's root tree) holds an
 /// `AndroidManifest.xml`, directly or in `src/main/`. A tree that cannot be read has none.
 pub(crate) fn has_android_manifest(repo: &gix::Repository, tree: ObjectId, path: &str) -> bool {

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use gix::odb::pack;
 use gix::ObjectId;
 
-use super::blobs::{scan_blob, Counters, Scanned};
+use super::blobs::{scan_blob, Counters, Reuse, Scanned};
 use crate::scan::Engine;
 
 /// An index entry's data in the delta tree: no blob to scan.
@@ -116,7 +116,7 @@ fn scan_prepared(
     if !worth_traversing(wanted, blob_at.len()) {
         return Ok(());
     }
-    let mut inspector = Inspector { shared, local: Scanned::default() };
+    let mut inspector = Inspector { shared, local: Scanned::default(), reuse: Reuse::default() };
     let inspect = move |position: u32, object: &pack::cache::delta::traverse::Context<'_>| {
         let blob = blob_at.get(position as usize).copied().unwrap_or(UNWANTED);
         inspector.inspect(blob, object);
@@ -179,7 +179,7 @@ fn scan_pack(
     if !worth_traversing(wanted, entries.len()) {
         return Ok(());
     }
-    let mut inspector = Inspector { shared, local: Scanned::default() };
+    let mut inspector = Inspector { shared, local: Scanned::default(), reuse: Reuse::default() };
     let inspect = move |blob: u32, object: &pack::cache::delta::traverse::Context<'_>| {
         inspector.inspect(blob, object);
     };
@@ -293,11 +293,12 @@ fn traverse_tree<R: Send + Sync>(
 struct Inspector<'a> {
     shared: &'a Shared<'a>,
     local: Scanned,
+    reuse: Reuse,
 }
 
 impl Clone for Inspector<'_> {
     fn clone(&self) -> Self {
-        Inspector { shared: self.shared, local: Scanned::default() }
+        Inspector { shared: self.shared, local: Scanned::default(), reuse: Reuse::default() }
     }
 }
 
@@ -320,9 +321,9 @@ impl Inspector<'_> {
         }
         let path = wanted.paths[blob as usize];
         let path_text = &wanted.path_texts[path as usize];
-        let engine = self.shared.engine;
+        let (engine, reuse) = (self.shared.engine, &mut self.reuse);
         self.local.scan(blob, path, path_text, self.shared.counters, |out| {
-            scan_blob(engine, object.decompressed, path_text, None, out)
+            scan_blob(engine, object.decompressed, path_text, None, reuse, out)
         });
     }
 }
