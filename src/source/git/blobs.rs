@@ -35,6 +35,8 @@ pub(crate) struct Counters {
 pub(crate) struct Scanned {
     pub flagged: Vec<(u32, u32, Vec<Finding>)>,
     pub out: Collector,
+    /// Blobs and bytes scanned and not yet added to the progress counters.
+    unreported: (u64, u64),
 }
 
 impl Scanned {
@@ -123,8 +125,16 @@ impl Scanned {
         }) else {
             return;
         };
-        counters.blobs.fetch_add(1, Ordering::Relaxed);
-        counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        // The progress counters are shared by every thread: told every 64 blobs, so the
+        // threads do not take turns owning their cache line blob by blob (the spinner may
+        // trail by a few dozen blobs a thread).
+        self.unreported.0 += 1;
+        self.unreported.1 += bytes;
+        if self.unreported.0 == 64 {
+            let (blobs, bytes) = std::mem::take(&mut self.unreported);
+            counters.blobs.fetch_add(blobs, Ordering::Relaxed);
+            counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
         if self.out.findings.len() > before {
             counters.flagged.fetch_add(1, Ordering::Relaxed);
             let findings = self.out.findings.split_off(before);

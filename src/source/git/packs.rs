@@ -116,7 +116,12 @@ fn scan_prepared(
     if !worth_traversing(wanted, blob_at.len()) {
         return Ok(());
     }
-    let mut inspector = Inspector { shared, local: Scanned::default(), reuse: Reuse::default() };
+    let mut inspector = Inspector {
+        shared,
+        local: Scanned::default(),
+        reuse: Reuse::default(),
+        claims: Vec::new(),
+    };
     let inspect = move |position: u32, object: &pack::cache::delta::traverse::Context<'_>| {
         let blob = blob_at.get(position as usize).copied().unwrap_or(UNWANTED);
         inspector.inspect(blob, object);
@@ -179,7 +184,12 @@ fn scan_pack(
     if !worth_traversing(wanted, entries.len()) {
         return Ok(());
     }
-    let mut inspector = Inspector { shared, local: Scanned::default(), reuse: Reuse::default() };
+    let mut inspector = Inspector {
+        shared,
+        local: Scanned::default(),
+        reuse: Reuse::default(),
+        claims: Vec::new(),
+    };
     let inspect = move |blob: u32, object: &pack::cache::delta::traverse::Context<'_>| {
         inspector.inspect(blob, object);
     };
@@ -294,16 +304,27 @@ struct Inspector<'a> {
     shared: &'a Shared<'a>,
     local: Scanned,
     reuse: Reuse,
+    /// The blobs scanned here, claimed when the pack is done.
+    claims: Vec<u32>,
 }
 
 impl Clone for Inspector<'_> {
     fn clone(&self) -> Self {
-        Inspector { shared: self.shared, local: Scanned::default(), reuse: Reuse::default() }
+        Inspector {
+            shared: self.shared,
+            local: Scanned::default(),
+            reuse: Reuse::default(),
+            claims: Vec::new(),
+        }
     }
 }
 
 impl Drop for Inspector<'_> {
     fn drop(&mut self) {
+        // The pack's traversal is over: its blobs are claimed for the packs after it.
+        for blob in self.claims.drain(..) {
+            self.shared.wanted.claimed[blob as usize].store(true, Ordering::Relaxed);
+        }
         let local = std::mem::take(&mut self.local);
         let mut results = self.shared.results.lock().unwrap_or_else(|e| e.into_inner());
         results.merge(local);
@@ -316,9 +337,12 @@ impl Inspector<'_> {
             return; // not a blob under the wanted id: the per-object path says what it is
         }
         let wanted = self.shared.wanted;
-        if wanted.claimed[blob as usize].swap(true, Ordering::Relaxed) {
-            return; // also in another pack, and scanned there
+        // Only read while the pack is traversed (an id is in a pack's index once), so the
+        // threads never write each other's cache lines blob by blob.
+        if wanted.claimed[blob as usize].load(Ordering::Relaxed) {
+            return; // also in an earlier pack, and scanned there
         }
+        self.claims.push(blob);
         let path = wanted.paths[blob as usize];
         let path_text = &wanted.path_texts[path as usize];
         let (engine, reuse) = (self.shared.engine, &mut self.reuse);
