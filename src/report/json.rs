@@ -22,6 +22,10 @@ pub(crate) struct JsonReport {
     /// One entry per leaked key (absent from reports of older versions).
     #[serde(default)]
     pub keys: Vec<JsonKey>,
+    /// The public keys the run saw, as on each key; also when it found no key, so that
+    /// `pkscan merge` gets a shard's public keys whatever the shard found.
+    #[serde(default)]
+    pub public_keys_seen: Vec<PublicKeySeen>,
     pub summary: Summary,
     pub errors: Vec<ScanError>,
     /// `pkscan url` only: the URLs found but not requested.
@@ -131,6 +135,7 @@ impl JsonReport {
             tool: JsonTool { name: "pkscan".into(), version: env!("CARGO_PKG_VERSION").into() },
             findings: report.findings.iter().map(|f| JsonFinding::new(f, opts)).collect(),
             keys: report.keys.iter().map(|k| JsonKey::new(k, opts)).collect(),
+            public_keys_seen: report.public_keys_seen.clone(),
             summary: report.summary.clone(),
             errors: report.errors.clone(),
             skipped_urls: report.skipped_urls.clone(),

@@ -212,7 +212,12 @@ fn from_wire(wire: JsonReport) -> Report {
     Report {
         findings: wire.findings.into_iter().map(finding_of).collect(),
         errors: wire.errors,
-        public_keys_seen: wire.keys.first().map(|k| k.public_keys_seen.clone()).unwrap_or_default(),
+        // A report of an earlier build has them only on its keys.
+        public_keys_seen: if wire.public_keys_seen.is_empty() {
+            wire.keys.first().map(|k| k.public_keys_seen.clone()).unwrap_or_default()
+        } else {
+            wire.public_keys_seen
+        },
         keys: wire.keys.into_iter().map(key_of).collect(),
         summary: wire.summary,
         skipped_urls: wire.skipped_urls,

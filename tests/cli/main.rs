@@ -168,13 +168,17 @@ impl Run {
 
     /// The JSON report on stdout, through the test's own mirror types.
     pub fn json(&self) -> JsonReport {
-        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
+        let report: JsonReport = serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not a JSON report ({e})\n--- stdout\n{}\n--- stderr\n{}",
                 self.stdout(),
                 self.stderr()
             )
-        })
+        });
+        for key in &report.keys {
+            assert_eq!(key.public_keys_seen, report.public_keys_seen, "one list for the run");
+        }
+        report
     }
 }
 
@@ -187,6 +191,8 @@ pub struct JsonReport {
     pub tool: JsonTool,
     pub findings: Vec<JsonFinding>,
     pub keys: Vec<JsonKey>,
+    /// The run's public keys, as on each key; there also when there is no key.
+    pub public_keys_seen: Vec<JsonPublicKeySeen>,
     pub summary: JsonSummary,
     pub errors: Vec<JsonError>,
     #[serde(default)]

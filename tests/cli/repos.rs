@@ -208,6 +208,37 @@ fn merged_shards_equal_the_unsharded_run() {
 }
 
 #[test]
+fn a_public_key_seen_only_in_a_report_without_keys_reaches_the_merged_report() {
+    let tree = org(2, |i| match i {
+        0 => vec![("src/k.py".to_string(), code(&key(40)))],
+        _ => vec![(
+            "site/index.html".to_string(),
+            "<script src=\"//static.klaviyo.com/onsite/js/klaviyo.js?company_id=AbC123\">\
+             </script>\n"
+                .to_string(),
+        )],
+    });
+    let whole = repos(tree.path(), &["r0", "r1"]);
+    whole.expect_code(1);
+    let expected = comparable(&whole.output.stdout);
+    assert_eq!(expected["keys"][0]["public_api_key"]["id"], "AbC123", "one run sees it");
+    repos(tree.path(), &["r0", "--output", "keys.json"]).expect_code(1);
+    repos(tree.path(), &["r1", "--output", "public.json"]).expect_code(0);
+    let public: Value = serde_json::from_slice(
+        &std::fs::read(tree.path().join("public.json")).expect("the report"),
+    )
+    .expect("JSON");
+    assert_eq!(public["keys"], Value::Array(Vec::new()));
+    assert_eq!(public["public_keys_seen"][0]["id"], "AbC123", "a report without keys has them");
+    let merged = Run::new(pkscan_in(
+        tree.path(),
+        &["merge", "--format", "json", "keys.json", "public.json"],
+    ));
+    merged.expect_code(1);
+    assert_eq!(comparable(&merged.output.stdout), expected);
+}
+
+#[test]
 fn merge_refuses_what_is_not_a_pkscan_report_of_this_version() {
     let tree = org(1, |_| vec![("a.py".to_string(), code(&key(5)))]);
     repos(tree.path(), &["r0", "--output", "good.json"]).expect_code(1);
