@@ -3,7 +3,9 @@
 //! through gitoxide's delta tree (the traversal of `git index-pack` and `gix verify`), over
 //! the worker threads. A blob the walk selected is scanned as soon as it is produced, under
 //! the path the walk first met it at; everything else decoded on the way (commits, trees,
-//! bases, blobs of commits outside `--branch`/`--range`) is dropped unscanned.
+//! bases, blobs of commits outside `--branch`/`--range`) is dropped unscanned. Over the
+//! whole history the trees and commits are left out: the tree pass (`super::trees`) has
+//! decoded them already, and hands over the rest of each pack's entries ([`prepare`]).
 //!
 //! A base is held only while its deltas are applied: per thread, at most one object per
 //! level of the delta chain being resolved, so the peak is bounded by the threads times
@@ -75,9 +77,10 @@ pub(crate) fn scan(
     results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A pack's delta tree over all its entries, each tagged with its index position, built
-/// before anyone knows which blobs are wanted: reading the pack's entry headers for it is
-/// serial, and a whole-history scan runs it beside the walk instead of after it.
+/// A pack's delta tree over the entries that may be blobs (see [`prepare`]), each tagged
+/// with its index position, built before anyone knows which blobs are wanted: reading
+/// the pack's entry headers for it is serial, and a whole-history scan runs it beside the
+/// tree pass and the walk instead of after them.
 pub(crate) struct Prepared {
     index_path: PathBuf,
     index: pack::index::File,
@@ -116,12 +119,7 @@ fn scan_prepared(
     if !worth_traversing(wanted, blob_at.len()) {
         return Ok(());
     }
-    let mut inspector = Inspector {
-        shared,
-        local: Scanned::default(),
-        reuse: Reuse::default(),
-        claims: Vec::new(),
-    };
+    let mut inspector = Inspector::new(shared);
     let inspect = move |position: u32, object: &pack::cache::delta::traverse::Context<'_>| {
         let blob = blob_at.get(position as usize).copied().unwrap_or(UNWANTED);
         inspector.inspect(blob, object);
@@ -184,12 +182,7 @@ fn scan_pack(
     if !worth_traversing(wanted, entries.len()) {
         return Ok(());
     }
-    let mut inspector = Inspector {
-        shared,
-        local: Scanned::default(),
-        reuse: Reuse::default(),
-        claims: Vec::new(),
-    };
+    let mut inspector = Inspector::new(shared);
     let inspect = move |blob: u32, object: &pack::cache::delta::traverse::Context<'_>| {
         inspector.inspect(blob, object);
     };
@@ -308,14 +301,15 @@ struct Inspector<'a> {
     claims: Vec<u32>,
 }
 
+impl<'a> Inspector<'a> {
+    fn new(shared: &'a Shared<'a>) -> Self {
+        Inspector { shared, local: Scanned::default(), reuse: Reuse::default(), claims: Vec::new() }
+    }
+}
+
 impl Clone for Inspector<'_> {
     fn clone(&self) -> Self {
-        Inspector {
-            shared: self.shared,
-            local: Scanned::default(),
-            reuse: Reuse::default(),
-            claims: Vec::new(),
-        }
+        Inspector::new(self.shared)
     }
 }
 
