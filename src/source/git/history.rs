@@ -53,10 +53,9 @@ pub(crate) fn scan(
         // The walk comes first, on every worker thread: the packs are then decoded once, in
         // their own order, and a blob can only be scanned once its path is known.
         // Over the whole history the walk reads most trees of the packs, each twice: they
-        // are decoded once, up front, and dropped before the blobs are.
-        // Over the whole history nearly every blob of the packs is wanted: the delta tree
-        // of each pack's other entries (a serial read of every entry header) is built
-        // beside the decoding of its trees and the walk.
+        // are decoded once, up front, and dropped before the blobs are. Nearly every blob
+        // is wanted too: the delta tree of each pack's other entries (a serial read of
+        // every entry header) is built beside the decoding of its trees and the walk.
         let mut preparing = Vec::new();
         let trees = if git.branch.is_none() && git.range.is_none() {
             let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
