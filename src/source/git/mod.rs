@@ -152,6 +152,29 @@ pub(crate) fn summary(message: &[u8]) -> String {
     lines.take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
+/// The `git` program for the unit tests that build repositories, with no user or system
+/// configuration and a fixed identity.
+#[cfg(test)]
+pub(crate) mod test_git {
+    use std::path::Path;
+    use std::process::Command;
+
+    pub(crate) fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
