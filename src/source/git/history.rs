@@ -42,7 +42,6 @@ pub(crate) fn scan(
     walker.objects.set_pack_cache(|| {
         Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(WALK_PACK_CACHE_BYTES))
     });
-    let (tips, hidden) = select(&local, git)?;
     let threads = engine.opts.worker_threads().max(1);
     let counters = Counters::default();
     let done = AtomicBool::new(false);
@@ -50,6 +49,8 @@ pub(crate) fn scan(
         if git.progress {
             scope.spawn(|| show_progress(&counters, &done));
         }
+        // Listing the refs (hundreds in a mirror, each peeled) needs none of the tree pass.
+        let selecting = scope.spawn(|| select(&repo.to_thread_local(), git));
         // The walk comes first, on every worker thread: the packs are then decoded once, in
         // their own order, and a blob can only be scanned once its path is known.
         // Over the whole history the walk reads most trees of the packs, each twice: they
@@ -64,6 +65,14 @@ pub(crate) fn scan(
             })
         } else {
             Trees::default()
+        };
+        let selected = selecting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (tips, hidden) = match selected {
+            Ok(selected) => selected,
+            Err(err) => {
+                done.store(true, Ordering::Relaxed); // or the spinner would never stop
+                return Err(err);
+            }
         };
         let mut first_paths = Vec::new();
         let history = walk::walk(
@@ -92,8 +101,8 @@ pub(crate) fn scan(
         });
         let scanned = scan_blobs(repo, engine, &history, first_paths, threads, &counters, prepared);
         done.store(true, Ordering::Relaxed);
-        (history, scanned)
-    });
+        Ok::<_, anyhow::Error>((history, scanned))
+    })?;
     let mut out = Collector::default();
     out.errors.extend(history.errors.iter().cloned());
     out.files_scanned = scanned.out.files_scanned;
@@ -122,10 +131,7 @@ fn scan_blobs(
     first_paths.resize(history.blobs.len(), u32::MAX);
     let sent = |blob: usize| history.sent.get(blob).copied().unwrap_or(false);
     let wanted = packs::Wanted {
-        ids: (0..history.blobs.len())
-            .filter(|&blob| sent(blob))
-            .map(|blob| (history.blobs[blob], blob as u32))
-            .collect(),
+        ids: &history.blob_ids,
         paths: &first_paths,
         path_texts: &history.paths,
         claimed: (0..history.blobs.len()).map(|blob| AtomicBool::new(!sent(blob))).collect(),

@@ -30,8 +30,9 @@ const UNWANTED: u32 = u32::MAX;
 
 /// The blobs to scan and who has scanned them.
 pub(crate) struct Wanted<'h> {
-    /// Blob id to blob index, for the blobs some selected commit introduces.
-    pub ids: gix::hashtable::HashMap<ObjectId, u32>,
+    /// Blob id to blob index, for the blobs the walk met (those no selected commit
+    /// introduces are claimed from the start).
+    pub ids: &'h gix::hashtable::HashMap<ObjectId, u32>,
     /// Per blob index: the path index it is scanned under.
     pub paths: &'h [u32],
     /// Path texts, by path index.
@@ -112,9 +113,7 @@ fn scan_prepared(
     threads: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Prepared { index_path, index, tree } = pack;
-    let blob_at: Vec<u32> = (0..index.num_objects())
-        .map(|i| shared.wanted.ids.get(index.oid_at_index(i)).copied().unwrap_or(UNWANTED))
-        .collect();
+    let blob_at = blob_positions(&index, shared.wanted, threads);
     let wanted = blob_at.iter().filter(|&&blob| blob != UNWANTED).count();
     if !worth_traversing(wanted, blob_at.len()) {
         return Ok(());
@@ -127,6 +126,29 @@ fn scan_prepared(
     let data = pack::data::File::at(index_path.with_extension("pack"), hash)?;
     let end = data.pack_end() as u64;
     traverse_tree(tree, hash, (from_map, &data, end), inspect, threads)
+}
+
+/// Per position of `index`: the index of the blob stored there if it is wanted and not
+/// yet scanned, else [`UNWANTED`]. One hash lookup per object of the pack, split over
+/// `threads` threads: done serially it was a pause between the walk and the traversal.
+fn blob_positions(index: &pack::index::File, wanted: &Wanted<'_>, threads: usize) -> Vec<u32> {
+    let mut blob_at = vec![UNWANTED; index.num_objects() as usize];
+    let chunk = blob_at.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        for (part, slots) in blob_at.chunks_mut(chunk).enumerate() {
+            scope.spawn(move || {
+                for (i, slot) in slots.iter_mut().enumerate() {
+                    let oid = index.oid_at_index((part * chunk + i) as u32);
+                    if let Some(&blob) = wanted.ids.get(oid) {
+                        if !wanted.claimed[blob as usize].load(Ordering::Relaxed) {
+                            *slot = blob;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    blob_at
 }
 
 /// The `.idx` files of the object directory and of every alternate, in a stable order.
@@ -409,9 +431,8 @@ mod tests {
         for prepared in [None, Some(built)] {
             let built_before = prepared.is_some();
             // The walk also interns the blobs parents held; only the first 12 were sent.
-            let ids = history.blobs.iter().enumerate().map(|(i, id)| (*id, i as u32)).collect();
             let wanted = Wanted {
-                ids,
+                ids: &history.blob_ids,
                 paths: &first_paths,
                 path_texts: &history.paths,
                 claimed: history.blobs.iter().map(|_| AtomicBool::new(false)).collect(),

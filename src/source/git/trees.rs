@@ -10,13 +10,12 @@
 //! Memory: the objects' bytes, at most [`MAX_BYTES`] (past that, objects are left to the
 //! object database), in 8 MiB arenas freed whole when the walk is done, before the blobs
 //! are decoded; and the compressed entries being decoded, at most [`MAX_STORED_BYTES`] a
-//! pack (the rest of its trees are read as before), read from the pack file rather
-//! than mapped (trees are spread over the whole pack, and the pages of a map touched once
-//! each would count the whole pack in the peak). This is a cache: an object it does not
-//! hold (loose, in a pack that could not be read, over the cap) is read as before, and
-//! nothing here reports an error.
+//! pack (the rest of its trees are read as before), copied out of a map of the pack that
+//! is dropped before they are decoded (trees are spread over the whole pack: kept mapped,
+//! its pages would count in the peak beside the blob traversal's own map of it). This is a
+//! cache: an object it does not hold (loose, in a pack that could not be read, over the
+//! cap) is read as before, and nothing here reports an error.
 
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -144,10 +143,12 @@ struct Entries {
 }
 
 impl Entries {
-    /// Reads the pack at `pack_path` once, front to back, through a buffered reader (a
-    /// ref-delta whose base comes later counts as neither tree nor commit), until the
-    /// entries kept hold `max_stored` bytes. A delta's base lies before it (an offset delta)
-    /// or is not kept (a later ref-delta base), so a prefix of the pack is complete.
+    /// Reads the pack at `pack_path` once, front to back, through a map dropped before
+    /// this returns (a ref-delta whose base comes later counts as neither tree nor commit),
+    /// until the entries kept hold `max_stored` bytes. A delta's base lies before it (an
+    /// offset delta) or is not kept (a later ref-delta base), so a prefix of the pack is
+    /// complete. Mapped rather than read: this pass is serial, and copying the whole pack
+    /// through a reader was half of it.
     fn read(
         index: &pack::index::File,
         pack_path: &Path,
@@ -158,10 +159,8 @@ impl Entries {
         let mut all: Vec<Entry> =
             index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
         all.sort_unstable_by_key(|&(offset, _)| offset);
-        let file = std::fs::File::open(pack_path)?;
-        let end =
-            file.metadata()?.len().checked_sub(hash.len_in_bytes() as u64).ok_or_else(invalid)?;
-        let mut reader = BufReader::with_capacity(256 << 10, file);
+        let data = pack::data::File::at(pack_path, hash).map_err(std::io::Error::other)?;
+        let end = data.pack_end() as u64;
         let mut kinds: Vec<Option<Kind>> = Vec::with_capacity(all.len());
         let mut entries = Entries {
             tagged: Vec::new(),
@@ -173,19 +172,11 @@ impl Entries {
         // Bases, later in the pack, of ref-deltas whose kind was not known: wanted among the
         // others whatever their kind, so the deltas on them can be resolved.
         let mut later_bases = std::collections::HashSet::new();
-        let mut at = 0u64;
-        let mut entry_bytes = Vec::new();
         for (i, &(offset, position)) in all.iter().enumerate() {
             let next = all.get(i + 1).map_or(end, |&(next, _)| next);
-            let skip = offset.checked_sub(at).ok_or_else(invalid)?;
-            std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())?;
-            let len = usize::try_from(next.checked_sub(offset).ok_or_else(invalid)?)
-                .map_err(|_| invalid())?;
-            entry_bytes.resize(len, 0);
-            reader.read_exact(&mut entry_bytes)?;
-            at = next;
+            let entry_bytes = data.entry_slice(offset..next).ok_or_else(invalid)?;
             let entry =
-                pack::data::Entry::from_bytes(&entry_bytes, offset, hash).map_err(|_| invalid())?;
+                pack::data::Entry::from_bytes(entry_bytes, offset, hash).map_err(|_| invalid())?;
             let kind_at = |base: u64| {
                 all[..kinds.len()]
                     .binary_search_by_key(&base, |&(offset, _)| offset)
@@ -219,7 +210,7 @@ impl Entries {
             }
             if kind.is_some() || i == 0 {
                 let start = entries.bytes.len();
-                entries.bytes.extend_from_slice(&entry_bytes);
+                entries.bytes.extend_from_slice(entry_bytes);
                 entries.spans.push(start..entries.bytes.len());
                 entries.tagged.push((offset, position));
             }

@@ -5,6 +5,7 @@
 //! Blobs are interned as they are met so the scanner can start on each new one at once;
 //! nothing here reads a blob.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -62,6 +63,8 @@ pub(crate) struct History {
     pub commits: Vec<Commit>,
     pub paths: Vec<String>,
     pub blobs: Vec<ObjectId>,
+    /// Blob id to its index in `blobs`.
+    pub blob_ids: gix::hashtable::HashMap<ObjectId, u32>,
     pub introductions: Vec<Introduction>,
     pub changes: Vec<Change>,
     /// Per blob: handed to the scanners (every blob some commit introduces is, once).
@@ -75,7 +78,6 @@ struct Tables {
     /// Hashed with rustc's Fx hash: the join of the diffs hashes every path it meets, and
     /// with the standard SipHash that was a tenth of the walk.
     paths: rustc_hash::FxHashMap<Vec<u8>, u32>,
-    blobs: gix::hashtable::HashMap<ObjectId, u32>,
 }
 
 /// Walks the commits reachable from `tips` but not from `hidden_tips`, then diffs each
@@ -123,7 +125,7 @@ pub(crate) fn walk(
         }
         for (path, blob, parent_blobs) in diffed.found {
             let path = intern_path(&mut tables, &mut history.paths, path);
-            let blob = intern_blob(&mut tables, &mut history.blobs, blob);
+            let blob = intern_blob(&mut history.blob_ids, &mut history.blobs, blob);
             history.sent.resize(history.blobs.len(), false);
             if !history.sent[blob as usize] {
                 history.sent[blob as usize] = true;
@@ -132,7 +134,7 @@ pub(crate) fn walk(
             }
             let parent_blobs = parent_blobs
                 .into_iter()
-                .map(|b| b.map(|b| intern_blob(&mut tables, &mut history.blobs, b)))
+                .map(|b| b.map(|b| intern_blob(&mut history.blob_ids, &mut history.blobs, b)))
                 .collect();
             history.introductions.push(Introduction {
                 commit: index as u32,
@@ -358,8 +360,12 @@ fn intern_path(tables: &mut Tables, paths: &mut Vec<String>, path: Vec<u8>) -> u
     }
 }
 
-fn intern_blob(tables: &mut Tables, blobs: &mut Vec<ObjectId>, id: ObjectId) -> u32 {
-    *tables.blobs.entry(id).or_insert_with(|| {
+fn intern_blob(
+    ids: &mut gix::hashtable::HashMap<ObjectId, u32>,
+    blobs: &mut Vec<ObjectId>,
+    id: ObjectId,
+) -> u32 {
+    *ids.entry(id).or_insert_with(|| {
         blobs.push(id);
         blobs.len() as u32 - 1
     })
@@ -595,9 +601,17 @@ impl<'r> Differ<'r> {
             }
             Ok(())
         })();
-        self.pool.push(new_buf);
-        self.pool.extend(old_bufs.into_iter().flatten());
+        self.recycle(new_buf);
+        for buf in old_bufs.into_iter().flatten() {
+            self.recycle(buf);
+        }
         result
+    }
+
+    fn recycle(&mut self, buf: Cow<'r, [u8]>) {
+        if let Cow::Owned(buf) = buf {
+            self.pool.push(buf);
+        }
     }
 
     /// Records that `name` below the current folder changed against the first parent.
@@ -613,20 +627,20 @@ impl<'r> Differ<'r> {
         self.path.truncate(depth);
     }
 
-    fn read_tree(&mut self, id: &ObjectId) -> Result<Vec<u8>, String> {
-        let mut buf = self.pool.pop().unwrap_or_default();
+    /// The tree `id`: borrowed from the tree pass when it holds it, else read into a
+    /// buffer of the pool.
+    fn read_tree(&mut self, id: &ObjectId) -> Result<Cow<'r, [u8]>, String> {
         if let Some(bytes) = self.trees.get(id, gix::object::Kind::Tree) {
-            buf.clear();
-            buf.extend_from_slice(bytes);
-            return Ok(buf);
+            return Ok(Cow::Borrowed(bytes));
         }
+        let mut buf = self.pool.pop().unwrap_or_default();
         match self.repo.objects.try_find(id, &mut buf) {
             Ok(Some(data)) if data.kind == gix::object::Kind::Tree => {}
             Ok(Some(data)) => return Err(format!("expected tree {id}, found a {}", data.kind)),
             Ok(None) => return Err(format!("tree object {id} is missing")),
             Err(err) => return Err(format!("cannot read tree object {id}: {err}")),
         }
-        Ok(buf)
+        Ok(Cow::Owned(buf))
     }
 
     fn is_excluded(&self, is_dir: bool) -> bool {
