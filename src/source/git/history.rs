@@ -113,6 +113,7 @@ pub(crate) fn scan(
     let keys = exposure::keys_by_blob(&scanned.flagged);
     attribute::attribute(&local, engine, &history, scanned, &mut out);
     out.exposures = Some(exposure::expose(&local, &history, keys, &mut out));
+    super::drop_aside(history);
     Ok((out, local.is_shallow()))
 }
 

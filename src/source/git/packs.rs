@@ -296,7 +296,7 @@ fn traverse_tree<R: Send + Sync>(
         Ok::<(), std::convert::Infallible>(())
     };
     let (resolve, data, end) = source;
-    tree.traverse(
+    let outcome = tree.traverse(
         resolve,
         data,
         end,
@@ -310,6 +310,8 @@ fn traverse_tree<R: Send + Sync>(
             alloc_limit_bytes: None,
         },
     )?;
+    // The delta tree: an allocation per entry.
+    super::drop_aside(outcome);
     Ok(())
 }
 

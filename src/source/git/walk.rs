@@ -145,6 +145,8 @@ pub(crate) fn walk(
         }
     });
     history.commits = commits;
+    // The path table: an allocation per path.
+    super::drop_aside(tables);
     history
 }
 
