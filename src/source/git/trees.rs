@@ -42,6 +42,9 @@ const ARENA_BYTES: usize = 8 << 20;
 pub(crate) struct Trees {
     spans: gix::hashtable::HashMap<ObjectId, Span>,
     arenas: Vec<Vec<u8>>,
+    /// How many entries of the packs were not trees or commits: about as many as there
+    /// are blobs, and files.
+    others: usize,
 }
 
 /// Where an object's bytes are: arena, start, length; and its kind.
@@ -54,6 +57,12 @@ struct Span {
 }
 
 impl Trees {
+    /// About how many blobs (and paths) the history has, from the packs' entries; 0 when
+    /// no pack was read.
+    pub(crate) fn blob_estimate(&self) -> usize {
+        self.others
+    }
+
     /// The bytes of the object `id` if it is held and of `kind`.
     pub(crate) fn get(&self, id: &gix::oid, kind: Kind) -> Option<&[u8]> {
         let span = self.spans.get(id).filter(|span| span.kind == kind)?;
@@ -102,6 +111,7 @@ impl Trees {
         let index = pack::index::File::at(index_path, hash)?;
         let pack_path = index_path.with_extension("pack");
         let mut entries = Entries::read(&index, &pack_path, hash, MAX_STORED_BYTES)?;
+        self.others += entries.others.len();
         others(Some(std::mem::take(&mut entries.others)));
         let found = Mutex::new(Vec::new());
         let mut collector =

@@ -112,7 +112,11 @@ pub(crate) fn walk(
         .into_iter()
         .filter(|&index| !history.commits[index].hidden)
         .collect();
+    // Grown one path and one blob at a time, the join's tables rehashed every key several
+    // times over; the tree pass knows about how many there will be.
     let mut tables = Tables::default();
+    tables.paths.reserve(trees.blob_estimate());
+    history.blob_ids.reserve(trees.blob_estimate());
     let commits = std::mem::take(&mut history.commits);
     diff_all(repo, threads, trees, excludes, &commits, &order, on_commit, &mut |index, diffed| {
         if let Some(err) = diffed.error {
