@@ -61,7 +61,8 @@ pub(crate) fn scan(
         let trees = if git.branch.is_none() && git.range.is_none() {
             let (objects_dir, hash) = (repo.objects.path(), repo.objects.object_hash());
             Trees::from_packs(objects_dir, hash, threads, &mut |index_path, others| {
-                preparing.push(scope.spawn(move || packs::prepare(index_path, hash, others)));
+                let prepare = move || packs::prepare(index_path, hash, Some(others));
+                preparing.push(scope.spawn(prepare));
             })
         } else {
             Trees::default()

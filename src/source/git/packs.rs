@@ -88,21 +88,42 @@ pub(crate) struct Prepared {
     tree: pack::cache::delta::Tree<(u64, u32)>,
 }
 
-/// The delta tree of the pack indexed at `index_path`, over `entries` (offset, index
-/// position; it must hold the pack's first entry and the base of each delta among them),
-/// or over all of the pack's entries if `entries` is `None` or does not make a tree (a
-/// delta across kinds). `None` when the pack cannot be read.
+/// A pack's entries for [`prepare`], sent as they are found, in offset order.
+pub(crate) enum Others {
+    Entries(Vec<(u64, u32)>),
+    /// Every entry was sent.
+    End,
+}
+
+/// The delta tree of the pack indexed at `index_path`, over the entries `others` yields
+/// (offset, index position, in offset order; they must hold the pack's first entry and the
+/// base of each delta among them), or over all of the pack's entries if `others` is `None`,
+/// ends before [`Others::End`], or does not make a tree (a delta across kinds). `None` when
+/// the pack cannot be read.
 pub(crate) fn prepare(
     index_path: PathBuf,
     hash: gix::hash::Kind,
-    entries: Option<Vec<(u64, u32)>>,
+    others: Option<crossbeam_channel::Receiver<Others>>,
 ) -> Option<Prepared> {
     let index = pack::index::File::at(&index_path, hash).ok()?;
     let pack_path = index_path.with_extension("pack");
+    let streamed = others.and_then(|others| {
+        let mut ended = false;
+        let entries = others
+            .iter()
+            .map_while(|message| match message {
+                Others::Entries(batch) => Some(batch),
+                Others::End => {
+                    ended = true;
+                    None
+                }
+            })
+            .flatten();
+        let tree = delta_tree_sorted(&index, &pack_path, hash, entries).ok();
+        tree.filter(|_| ended)
+    });
     let all = || index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
-    let tree = entries
-        .and_then(|entries| delta_tree(&index, &pack_path, hash, entries).ok())
-        .or_else(|| delta_tree(&index, &pack_path, hash, all()).ok())?;
+    let tree = streamed.or_else(|| delta_tree(&index, &pack_path, hash, all()).ok())?;
     Some(Prepared { index_path, index, tree })
 }
 
@@ -261,16 +282,38 @@ fn delta_tree(
     mut entries: Vec<(u64, u32)>,
 ) -> Result<pack::cache::delta::Tree<(u64, u32)>, Box<dyn std::error::Error>> {
     entries.sort_unstable_by_key(|&(offset, _)| offset);
+    delta_tree_sorted(index, pack_path, hash, entries.into_iter())
+}
+
+/// [`delta_tree`] of entries that come in offset order, each once (gitoxide panics on any
+/// other order).
+fn delta_tree_sorted(
+    index: &pack::index::File,
+    pack_path: &Path,
+    hash: gix::hash::Kind,
+    entries: impl Iterator<Item = (u64, u32)>,
+) -> Result<pack::cache::delta::Tree<(u64, u32)>, Box<dyn std::error::Error>> {
+    let mut previous = None;
+    // Checked here rather than left to gitoxide's assertion.
+    let mut in_order = true;
+    let entries = entries.take_while(|&(offset, _)| {
+        in_order = previous.is_none_or(|previous| previous < offset);
+        previous = Some(offset);
+        in_order
+    });
     let interrupt = AtomicBool::new(false);
     let tree = pack::cache::delta::Tree::from_offsets_in_pack(
         pack_path,
-        entries.into_iter(),
+        entries,
         &|&(offset, _)| offset,
         &|id| index.lookup(id).map(|i| index.pack_offset_at_index(i)),
         &mut gix::progress::Discard,
         &interrupt,
         hash,
     )?;
+    if !in_order {
+        return Err("pack entries out of offset order".into());
+    }
     Ok(tree)
 }
 
@@ -424,13 +467,33 @@ mod tests {
         );
         assert_eq!(history.blobs.len(), 12);
         let opts = Options::default();
-        // With each pack's delta tree built here, and built beforehand (`prepare`).
+        // With each pack's delta tree built here, and built beforehand (`prepare`): over
+        // all entries, over entries streamed to it in order, and over a stream cut short
+        // (which falls back to all entries).
         let hash = local.object_hash();
-        let built = pack_indices(repo.objects_dir())
+        let build = |ended: bool| {
+            let build_one = |index_path: PathBuf| {
+                let index = pack::index::File::at(&index_path, hash).expect("an index");
+                let mut all: Vec<(u64, u32)> =
+                    index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
+                all.sort_unstable();
+                let (send, receive) = crossbeam_channel::unbounded();
+                let half = all.len() / 2;
+                send.send(Others::Entries(all[..half].to_vec())).expect("open");
+                if ended {
+                    send.send(Others::Entries(all[half..].to_vec())).expect("open");
+                    send.send(Others::End).expect("open");
+                }
+                drop(send);
+                prepare(index_path, hash, Some(receive))
+            };
+            pack_indices(repo.objects_dir()).into_iter().filter_map(build_one).collect()
+        };
+        let built: Vec<Prepared> = pack_indices(repo.objects_dir())
             .into_iter()
             .filter_map(|index_path| prepare(index_path, hash, None))
             .collect();
-        for prepared in [None, Some(built)] {
+        for prepared in [None, Some(built), Some(build(true)), Some(build(false))] {
             let built_before = prepared.is_some();
             // The walk also interns the blobs parents held; only the first 12 were sent.
             let wanted = Wanted {

@@ -34,6 +34,9 @@ const MAX_STORED_BYTES: usize = 128 << 20;
 /// A pack entry: its offset and its position in the pack's index.
 type Entry = (u64, u32);
 
+/// Entries handed to the others' delta tree at a time.
+const OTHERS_BATCH: usize = 4096;
+
 /// Size of one arena; a larger object gets an arena of its own.
 const ARENA_BYTES: usize = 8 << 20;
 
@@ -72,30 +75,26 @@ impl Trees {
 
     /// Every tree and commit of the packs of `objects_dir` and its alternates, decoded on
     /// `threads` threads, up to [`MAX_BYTES`]. `others(index_path, entries)` is called for
-    /// each pack, in [`packs::pack_indices`] order, as soon as its entry headers are read
-    /// and before its trees are decoded, with the (offset, index position) of its entries
-    /// that are neither trees nor commits (blobs, tags, deltas on them, the pack's first
-    /// entry, and any entry whose kind was not learnt), or `None` when the pack could not
-    /// be read.
+    /// each pack, in [`packs::pack_indices`] order, before its entry headers are read;
+    /// `entries` then yields, in offset order and as they are read, the (offset, index
+    /// position) of the pack's entries that are neither trees nor commits (blobs, tags,
+    /// deltas on them, the pack's first entry, and any entry whose kind was not learnt),
+    /// and ends with [`packs::Others::End`] once all of them were sent (not when the pack
+    /// could not be read).
     pub(crate) fn from_packs(
         objects_dir: &Path,
         hash: gix::hash::Kind,
         threads: usize,
-        others: &mut dyn FnMut(PathBuf, Option<Vec<Entry>>),
+        others: &mut dyn FnMut(PathBuf, crossbeam_channel::Receiver<packs::Others>),
     ) -> Trees {
         let mut trees = Trees::default();
         let held = AtomicU64::new(0);
         for index_path in packs::pack_indices(objects_dir) {
-            let mut told = false;
-            let mut tell = |rest: Option<Vec<Entry>>| {
-                told = true;
-                others(index_path.clone(), rest);
-            };
+            // Unbounded: the reader may stop taking entries (a delta tree it cannot build).
+            let (send, receive) = crossbeam_channel::unbounded();
+            others(index_path.clone(), receive);
             // A pack that cannot be read leaves its objects to the object database.
-            let _ = trees.add_pack(&index_path, hash, threads, &held, &mut tell);
-            if !told {
-                others(index_path, None);
-            }
+            let _ = trees.add_pack(&index_path, hash, threads, &held, &send);
         }
         trees
     }
@@ -106,13 +105,19 @@ impl Trees {
         hash: gix::hash::Kind,
         threads: usize,
         held: &AtomicU64,
-        others: &mut dyn FnMut(Option<Vec<Entry>>),
+        others: &crossbeam_channel::Sender<packs::Others>,
     ) -> Result<(), Box<dyn std::error::Error>> {
         let index = pack::index::File::at(index_path, hash)?;
         let pack_path = index_path.with_extension("pack");
-        let mut entries = Entries::read(&index, &pack_path, hash, MAX_STORED_BYTES)?;
+        // The others go out in batches while the pack is read: their delta tree is built
+        // beside this serial read rather than after it.
+        let mut send = |batch: &[Entry]| {
+            let _ = others.send(packs::Others::Entries(batch.to_vec()));
+        };
+        let mut entries = Entries::read(&index, &pack_path, hash, MAX_STORED_BYTES, &mut send)?;
+        let _ = others.send(packs::Others::End);
         self.others += entries.others.len();
-        others(Some(std::mem::take(&mut entries.others)));
+        entries.others = Vec::new();
         let found = Mutex::new(Vec::new());
         let mut collector =
             Collector { held, found: &found, arenas: Vec::new(), spans: Vec::new() };
@@ -159,11 +164,15 @@ impl Entries {
     /// offset delta) or is not kept (a later ref-delta base), so a prefix of the pack is
     /// complete. Mapped rather than read: this pass is serial, and copying the whole pack
     /// through a reader was half of it.
+    ///
+    /// `sent` is handed the others as they are found, in batches, all of them by the time
+    /// this returns `Ok`.
     fn read(
         index: &pack::index::File,
         pack_path: &Path,
         hash: gix::hash::Kind,
         max_stored: usize,
+        sent: &mut dyn FnMut(&[Entry]),
     ) -> std::io::Result<Entries> {
         let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
         let mut all: Vec<Entry> =
@@ -182,6 +191,7 @@ impl Entries {
         // Bases, later in the pack, of ref-deltas whose kind was not known: wanted among the
         // others whatever their kind, so the deltas on them can be resolved.
         let mut later_bases = std::collections::HashSet::new();
+        let mut flushed = 0;
         for (i, &(offset, position)) in all.iter().enumerate() {
             let next = all.get(i + 1).map_or(end, |&(next, _)| next);
             let entry_bytes = data.entry_slice(offset..next).ok_or_else(invalid)?;
@@ -215,6 +225,10 @@ impl Entries {
                 entries.others.extend_from_slice(&all[i..]);
                 break;
             }
+            if entries.others.len() >= flushed + OTHERS_BATCH {
+                sent(&entries.others[flushed..]);
+                flushed = entries.others.len();
+            }
             if kind.is_none() || i == 0 || later_bases.contains(&offset) {
                 entries.others.push((offset, position));
             }
@@ -225,6 +239,7 @@ impl Entries {
                 entries.tagged.push((offset, position));
             }
         }
+        sent(&entries.others[flushed..]);
         Ok(entries)
     }
 
@@ -309,9 +324,12 @@ mod tests {
             packs::pack_indices(repo.objects.store_ref().path()).pop().expect("one pack");
         let index = pack::index::File::at(&index_path, hash).expect("its index");
         let pack_path = index_path.with_extension("pack");
-        let whole = Entries::read(&index, &pack_path, hash, usize::MAX).expect("read");
+        let mut streamed = Vec::new();
+        let mut stream = |batch: &[Entry]| streamed.extend_from_slice(batch);
+        let whole = Entries::read(&index, &pack_path, hash, usize::MAX, &mut stream).expect("read");
+        assert_eq!(streamed, whole.others, "the others are handed on as they are read");
         let bound = whole.bytes.len() / 2;
-        let part = Entries::read(&index, &pack_path, hash, bound).expect("read");
+        let part = Entries::read(&index, &pack_path, hash, bound, &mut |_| {}).expect("read");
         assert!(part.bytes.len() <= bound && part.tagged.len() < whole.tagged.len());
         assert_eq!(part.tagged[..], whole.tagged[..part.tagged.len()]);
         // Every entry is held or left to the blobs' traversal, and only blobs are left
