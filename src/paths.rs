@@ -63,15 +63,35 @@ pub(crate) fn push_display_path(path: &Path, text: &mut String) {
 
 /// The directory a root-relative path is measured from: the enclosing git work tree, if any.
 pub(crate) fn find_repo_root(start: &Path) -> Option<PathBuf> {
+    find_root(start, false)
+}
+
+/// The root of the repository holding `start`: the enclosing work tree, or a bare
+/// repository (a mirror) on the way to it, which is a repository of its own and not a
+/// folder of the work tree around it.
+pub(crate) fn find_repository_root(start: &Path) -> Option<PathBuf> {
+    find_root(start, true)
+}
+
+fn find_root(start: &Path, bare_counts: bool) -> Option<PathBuf> {
     let start = start.canonicalize().ok()?;
     let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
     while let Some(d) = dir {
-        if d.join(".git").exists() {
+        if d.join(".git").exists() || (bare_counts && is_bare_repository(d)) {
             return Some(d.to_path_buf());
         }
         dir = d.parent();
     }
     None
+}
+
+/// What git itself checks for a repository directory (`HEAD`, `objects/`, `refs/`); a
+/// work tree's own `.git` folder is not one here, so it leads to its work tree.
+fn is_bare_repository(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|name| name != ".git")
+        && dir.join("HEAD").is_file()
+        && dir.join("objects").is_dir()
+        && dir.join("refs").is_dir()
 }
 
 /// The gitignore-style exclude globs of `--exclude` and the config, anchored at the root.

@@ -79,14 +79,15 @@ impl fmt::Display for ConfigError {
 }
 
 /// The config file a run uses: `explicit` (`--config`) when given; else `.pkscan.toml` at
-/// the root of the git work tree holding `first_path` when it has one; else
-/// `.pkscan.toml` in the current directory; else none.
+/// the root of the repository holding `first_path` when it has one (a work tree, or a bare
+/// repository: a mirror inside a work tree is not scanned under that work tree's config);
+/// else `.pkscan.toml` in the current directory; else none.
 pub(crate) fn locate(explicit: Option<&Path>, first_path: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_path_buf());
     }
     let start = first_path.filter(|p| *p != Path::new("-")).unwrap_or(Path::new("."));
-    let at_root = crate::paths::find_repo_root(start).map(|root| root.join(FILE_NAME));
+    let at_root = crate::paths::find_repository_root(start).map(|root| root.join(FILE_NAME));
     [at_root, Some(PathBuf::from(FILE_NAME))].into_iter().flatten().find(|p| p.is_file())
 }
 

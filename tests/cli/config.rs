@@ -77,6 +77,25 @@ fn the_config_at_the_work_tree_root_applies_to_a_path_below_it() {
 }
 
 #[test]
+fn a_mirror_inside_a_work_tree_is_not_scanned_under_its_config() {
+    let tree = Tree::new(&[
+        ("site/.pkscan.toml", "[scan]\nexclude = [\"server/\"]\n"),
+        ("app/server/settings.py", &format!("KEY = '{}'\n", key(103))),
+    ]);
+    git_init(&tree.path().join("site"));
+    let git = |args: &[&str]| tree.git(args);
+    git(&["-C", "app", "init", "-q"]);
+    git(&["-C", "app", "add", "."]);
+    git(&["-C", "app", "commit", "-qm", "first"]);
+    git(&["clone", "-q", "--mirror", "app", "site/app.git"]);
+    // The site's config excludes its own `server/`, not the mirror's: the mirror is a
+    // repository of its own, found from the scanned path (run from outside both).
+    let run = tree.pkscan(&["git", "site/app.git", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(paths(&run.json()), [("server/settings.py", "klaviyo-private-key")]);
+}
+
+#[test]
 fn outside_a_work_tree_the_current_directory_config_applies() {
     let tree = Tree::new(&[
         (".pkscan.toml", "[scan]\nfail_on = \"critical\"\n"),

@@ -388,7 +388,7 @@ fn init_refuses_to_overwrite_unless_forced() {
 }
 
 #[test]
-fn locate_prefers_the_work_tree_root_then_the_current_directory() {
+fn locate_prefers_the_repository_root_then_the_current_directory() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(repo.join(".git")).unwrap();
@@ -401,4 +401,14 @@ fn locate_prefers_the_work_tree_root_then_the_current_directory() {
     assert_eq!(found.canonicalize().unwrap(), repo.join(FILE_NAME).canonicalize().unwrap());
     let explicit = dir.path().join("other.toml");
     assert_eq!(locate(Some(&explicit), Some(&repo)), Some(explicit.clone()));
+    // A bare repository inside the work tree is a repository of its own; the work tree's
+    // own `.git` folder is not.
+    for git_dir in [repo.join("mirror.git"), repo.join(".git")] {
+        std::fs::create_dir_all(git_dir.join("objects")).unwrap();
+        std::fs::create_dir_all(git_dir.join("refs")).unwrap();
+        std::fs::write(git_dir.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    }
+    assert_eq!(locate(None, Some(&repo.join("mirror.git"))), in_cwd);
+    let found = locate(None, Some(&repo.join(".git"))).unwrap();
+    assert_eq!(found.canonicalize().unwrap(), repo.join(FILE_NAME).canonicalize().unwrap());
 }
