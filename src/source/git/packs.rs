@@ -122,8 +122,8 @@ pub(crate) fn prepare(
         let tree = delta_tree_sorted(&index, &pack_path, hash, entries).ok();
         tree.filter(|_| ended)
     });
-    let all = || index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
-    let tree = streamed.or_else(|| delta_tree(&index, &pack_path, hash, all()).ok())?;
+    let all = || entries_by_offset(&index).into_iter();
+    let tree = streamed.or_else(|| delta_tree_sorted(&index, &pack_path, hash, all()).ok())?;
     Some(Prepared { index_path, index, tree })
 }
 
@@ -170,6 +170,15 @@ fn blob_positions(index: &pack::index::File, wanted: &Wanted<'_>, threads: usize
         }
     });
     blob_at
+}
+
+/// Every entry of the pack indexed by `index`: its offset and its position in the index,
+/// in offset order (the order of the pack, and of a delta tree's input).
+pub(super) fn entries_by_offset(index: &pack::index::File) -> Vec<(u64, u32)> {
+    let mut entries: Vec<(u64, u32)> =
+        index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
+    entries.sort_unstable_by_key(|&(offset, _)| offset);
+    entries
 }
 
 /// The `.idx` files of the object directory and of every alternate, in a stable order.
@@ -474,9 +483,7 @@ mod tests {
         let build = |ended: bool| {
             let build_one = |index_path: PathBuf| {
                 let index = pack::index::File::at(&index_path, hash).expect("an index");
-                let mut all: Vec<(u64, u32)> =
-                    index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
-                all.sort_unstable();
+                let all = entries_by_offset(&index);
                 let (send, receive) = crossbeam_channel::unbounded();
                 let half = all.len() / 2;
                 send.send(Others::Entries(all[..half].to_vec())).expect("open");

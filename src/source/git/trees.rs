@@ -162,8 +162,8 @@ impl Entries {
     /// this returns (a ref-delta whose base comes later counts as neither tree nor commit),
     /// until the entries kept hold `max_stored` bytes. A delta's base lies before it (an
     /// offset delta) or is not kept (a later ref-delta base), so a prefix of the pack is
-    /// complete. Mapped rather than read: this pass is serial, and copying the whole pack
-    /// through a reader was half of it.
+    /// complete. Mapped rather than read: this pass is serial, and a reader copied the
+    /// whole pack twice (into its buffer, then each entry out of it) to parse the headers.
     ///
     /// `sent` is handed the others as they are found, in batches, all of them by the time
     /// this returns `Ok`.
@@ -175,9 +175,7 @@ impl Entries {
         sent: &mut dyn FnMut(&[Entry]),
     ) -> std::io::Result<Entries> {
         let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
-        let mut all: Vec<Entry> =
-            index.iter().enumerate().map(|(i, e)| (e.pack_offset, i as u32)).collect();
-        all.sort_unstable_by_key(|&(offset, _)| offset);
+        let all = packs::entries_by_offset(index);
         let data = pack::data::File::at(pack_path, hash).map_err(std::io::Error::other)?;
         let end = data.pack_end() as u64;
         let mut kinds: Vec<Option<Kind>> = Vec::with_capacity(all.len());
